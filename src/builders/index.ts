@@ -1,0 +1,2 @@
+/** Registers every model family. Import this module before using the registry. */
+export * from './registry.js';

@@ -1,0 +1,119 @@
+/**
+ * The model registry. A family file registers each variant with one `register(...)` call; the CLI
+ * (`vitx list`, `vitx export`) and the tests read it from here.
+ */
+import { Builder, BuildError } from '../graph/builder.js';
+import type { Graph, Value } from '../graph/ir.js';
+
+export type Batch = number | 'dynamic';
+
+export interface BuildOptions {
+  /** Static batch size or 'dynamic' (symbolic dimension "N"). Default 1. */
+  batch?: Batch;
+  /** Input [H, W]; default the variant's default size. */
+  size?: readonly [number, number];
+}
+
+export interface ModelSpec {
+  name: string;
+  family: 'nextvit' | 'mobilevit' | 'maxvit' | 'edgevit' | 'fastvit' | 'mobileone';
+  /** Paper and reference implementation, one line each. */
+  paper: string;
+  source: string;
+  defaultSize: readonly [number, number];
+  /** Accepted input sizes: multiples of this (per side) unless `fixedSizes` is given. */
+  sizeMultiple: number;
+  fixedSizes?: readonly (readonly [number, number])[];
+  /** Preprocessing the checkpoints expect (written to the ONNX metadata). */
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  numClasses: number;
+  /** Builds the train-time network: NCHW image in, logits out. */
+  build(b: Builder, x: Value, size: readonly [number, number]): Value;
+  /** Optional: a different graph for checkpoints already in fused (inference) form. */
+  buildFused?(b: Builder, x: Value, size: readonly [number, number]): Value;
+  /** MACs (multiply-accumulates) the paper reports at the default size, for `vitx inspect`. */
+  paperMacs?: number;
+}
+
+const REGISTRY = new Map<string, ModelSpec>();
+
+export function register(spec: ModelSpec): void {
+  if (REGISTRY.has(spec.name)) throw new Error(`model ${spec.name} registered twice`);
+  REGISTRY.set(spec.name, spec);
+}
+
+export function listModels(): ModelSpec[] {
+  return [...REGISTRY.values()];
+}
+
+export class UnknownModelError extends Error {}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)] as number[]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Closest registered names (for "did you mean"). */
+export function suggest(name: string, n = 3): string[] {
+  const q = name.toLowerCase();
+  return listModels()
+    .map((s) => ({ s: s.name, d: s.name.includes(q) && q.length >= 3 ? 0 : editDistance(q, s.name) }))
+    .sort((a, b) => a.d - b.d || (a.s < b.s ? -1 : 1))
+    .slice(0, n)
+    .map((x) => x.s);
+}
+
+export function getModel(name: string): ModelSpec {
+  const spec = REGISTRY.get(name);
+  if (!spec) throw new UnknownModelError(`unknown model '${name}' (did you mean ${suggest(name).join(', ')}? 'vitx list' shows all)`);
+  return spec;
+}
+
+export class SizeError extends Error {}
+
+export function checkSize(spec: ModelSpec, size: readonly [number, number]): void {
+  const [h, w] = size;
+  if (spec.fixedSizes) {
+    if (!spec.fixedSizes.some(([a, b]) => a === h && b === w)) {
+      throw new SizeError(`${spec.name} supports input sizes ${spec.fixedSizes.map(([a, b]) => `${a}x${b}`).join(', ')} only, not ${h}x${w}`);
+    }
+    return;
+  }
+  if (!(h > 0 && w > 0 && h % spec.sizeMultiple === 0 && w % spec.sizeMultiple === 0)) {
+    throw new SizeError(`${spec.name} needs an input size that is a positive multiple of ${spec.sizeMultiple}, not ${h}x${w}`);
+  }
+}
+
+/**
+ * Builds a variant as a complete graph: input `input` [batch, 3, H, W] float32, output `logits`
+ * [batch, classes], parameters zero-filled (see weights/load.ts), metadata set.
+ */
+export function buildModel(name: string, o: BuildOptions & { fused?: boolean } = {}): Graph {
+  const spec = getModel(name);
+  const size = o.size ?? spec.defaultSize;
+  checkSize(spec, size);
+  const batch = o.batch ?? 1;
+  const b = Builder.create(spec.name);
+  const x = b.input('input', { dtype: 'float32', shape: [batch === 'dynamic' ? 'N' : batch, 3, size[0], size[1]] });
+  const build = o.fused ? spec.buildFused : spec.build;
+  if (!build) throw new BuildError(`${spec.name} has no fused-form builder`);
+  const logits = build.call(spec, b, x, size);
+  b.g.outputs.push(logits);
+  b.g.renameValue(logits, 'logits');
+  const md = b.g.metadata;
+  md.set('vitx.model', spec.name);
+  md.set('vitx.family', spec.family);
+  md.set('vitx.input_size', `${size[0]}x${size[1]}`);
+  md.set('vitx.batch', String(batch));
+  md.set('vitx.mean', spec.mean.join(','));
+  md.set('vitx.std', spec.std.join(','));
+  md.set('vitx.layout', 'NCHW, RGB, float32');
+  return b.g;
+}

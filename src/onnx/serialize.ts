@@ -1,0 +1,101 @@
+/**
+ * IR → ONNX ModelProto bytes.
+ *
+ * Deterministic by construction: nodes in topological order (ties by creation order), initializers
+ * in creation order, value_info in node order, metadata sorted by key, raw little-endian tensor data.
+ * Same graph in, same bytes out.
+ */
+import type { Attr, Graph, Value } from '../graph/ir.js';
+import { ONNX_DTYPE, type Tensor } from '../graph/tensor.js';
+import { irVersionForOpset, onnx, type OnnxNs } from './proto.js';
+
+export const VITX_VERSION = '0.1.0';
+
+export interface SerializeOptions {
+  opset: number;
+  /** Write value_info for intermediate values (default true). */
+  valueInfo?: boolean;
+  /** Tensors at or above this many bytes go to external data (see external.ts); undefined = never. */
+  externalData?: { threshold: number; location: string; sink: (t: Tensor) => { offset: number; length: number } };
+}
+
+const SIMPLE_DIM = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function typeProto(v: Value): OnnxNs.ITypeProto {
+  return {
+    tensorType: {
+      elemType: ONNX_DTYPE[v.dtype],
+      shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : SIMPLE_DIM.test(d) ? { dimParam: d } : {})) },
+    },
+  };
+}
+
+export function tensorProto(name: string, t: Tensor, opts?: SerializeOptions['externalData']): OnnxNs.ITensorProto {
+  const base: OnnxNs.ITensorProto = { dims: [...t.shape], dataType: ONNX_DTYPE[t.dtype], name };
+  if (opts && t.data.byteLength >= opts.threshold) {
+    const { offset, length } = opts.sink(t);
+    return {
+      ...base,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: opts.location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ],
+    };
+  }
+  return { ...base, rawData: t.bytes() };
+}
+
+const A = onnx.AttributeProto.AttributeType;
+
+function attrProto(name: string, a: Attr): OnnxNs.IAttributeProto {
+  switch (a.kind) {
+    case 'int': return { name, type: A.INT, i: a.value };
+    case 'ints': return { name, type: A.INTS, ints: [...a.value] };
+    case 'float': return { name, type: A.FLOAT, f: a.value };
+    case 'floats': return { name, type: A.FLOATS, floats: [...a.value] };
+    case 'string': return { name, type: A.STRING, s: new TextEncoder().encode(a.value) };
+    case 'strings': return { name, type: A.STRINGS, strings: a.value.map((s) => new TextEncoder().encode(s)) };
+    case 'tensor': return { name, type: A.TENSOR, t: tensorProto('', a.value) };
+  }
+}
+
+export function toModelProto(g: Graph, o: SerializeOptions): OnnxNs.ModelProto {
+  g.topoSort();
+  const nodes = [...g.nodes];
+  const outputs = new Set(g.outputs);
+  const valueInfo: OnnxNs.IValueInfoProto[] = [];
+  if (o.valueInfo ?? true) {
+    for (const n of nodes) for (const v of n.outputs) if (!outputs.has(v)) valueInfo.push({ name: v.name, type: typeProto(v) });
+  }
+  const domains = new Map<string, number>([['', o.opset]]);
+  for (const n of nodes) if (n.domain && !domains.has(n.domain)) domains.set(n.domain, 1);
+  const graph: OnnxNs.IGraphProto = {
+    name: g.name,
+    node: nodes.map((n) => ({
+      name: n.name,
+      opType: n.op,
+      domain: n.domain || undefined,
+      input: n.inputs.map((v) => v?.name ?? ''),
+      output: n.outputs.map((v) => v.name),
+      attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
+    })),
+    initializer: [...g.initializers.values()].map((v) => tensorProto(v.name, v.constant!, o.externalData)),
+    input: g.inputs.map((v) => ({ name: v.name, type: typeProto(v) })),
+    output: g.outputs.map((v) => ({ name: v.name, type: typeProto(v) })),
+    valueInfo,
+  };
+  return onnx.ModelProto.fromObject({
+    irVersion: irVersionForOpset(o.opset),
+    producerName: 'vitx',
+    producerVersion: VITX_VERSION,
+    opsetImport: [...domains.entries()].map(([domain, version]) => ({ domain, version })),
+    graph,
+    metadataProps: [...g.metadata.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([key, value]) => ({ key, value })),
+  });
+}
+
+export function serialize(g: Graph, o: SerializeOptions): Uint8Array {
+  return onnx.ModelProto.encode(toModelProto(g, o)).finish();
+}

@@ -1,0 +1,70 @@
+/**
+ * Filling a built graph's parameters: deterministic init, or a checkpoint validated key by key.
+ */
+import type { Graph, Value } from '../graph/ir.js';
+import { Tensor } from '../graph/tensor.js';
+import { recipeFill } from './recipe.js';
+
+export class CheckpointError extends Error {}
+
+/** Parameters a builder created (initializers with an init rule), in creation order. */
+export function parameters(g: Graph): Value[] {
+  return [...g.initializers.values()].filter((v) => v.initRule !== null);
+}
+
+/** Fills every parameter with the deterministic recipe. */
+export function initDeterministic(g: Graph): void {
+  for (const v of parameters(g)) {
+    const shape = v.staticShape();
+    const t = new Tensor('float32', shape);
+    recipeFill(v.initRule!, v.name, shape, t.data as Float32Array);
+    g.setConstant(v, t);
+  }
+}
+
+/** Integer training counters that a checkpoint may carry and inference ignores. */
+export function isIgnorableKey(name: string, t: Tensor): boolean {
+  return name.endsWith('num_batches_tracked') && (t.dtype === 'int64' || t.dtype === 'int32') && t.size <= 1;
+}
+
+function list(names: string[], max = 6): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (${names.length - max} more)`;
+}
+
+export interface CheckpointDiff { missing: string[]; unexpected: string[]; misshaped: string[] }
+
+export function diffCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>): CheckpointDiff {
+  const params = parameters(g);
+  const names = new Set(params.map((p) => p.name));
+  const missing = params.filter((p) => !ckpt.has(p.name)).map((p) => p.name);
+  const unexpected = [...ckpt.entries()].filter(([k, t]) => !names.has(k) && !isIgnorableKey(k, t)).map(([k]) => k);
+  const misshaped: string[] = [];
+  for (const p of params) {
+    const t = ckpt.get(p.name);
+    if (!t) continue;
+    const want = p.staticShape();
+    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) misshaped.push(`${p.name} [${t.shape}] (model expects [${want}])`);
+    else if (!['float32', 'float16', 'bfloat16', 'float64'].includes(t.dtype)) misshaped.push(`${p.name} has dtype ${t.dtype} (model expects a float type)`);
+  }
+  return { missing, unexpected, misshaped };
+}
+
+export function describeDiff(d: CheckpointDiff): string {
+  const parts: string[] = [];
+  if (d.missing.length) parts.push(`${d.missing.length} missing: ${list(d.missing)}`);
+  if (d.unexpected.length) parts.push(`${d.unexpected.length} unexpected: ${list(d.unexpected)}`);
+  if (d.misshaped.length) parts.push(`${d.misshaped.length} mis-shaped: ${list(d.misshaped, 3)}`);
+  return parts.join('; ');
+}
+
+/** Copies a checkpoint into the graph's parameters; every mismatch is reported in one error. */
+export function applyCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>, what = 'checkpoint'): void {
+  const d = diffCheckpoint(g, ckpt);
+  if (d.missing.length || d.unexpected.length || d.misshaped.length) {
+    throw new CheckpointError(`${what} does not match the model: ${describeDiff(d)}`);
+  }
+  for (const p of parameters(g)) {
+    const t = ckpt.get(p.name)!;
+    g.setConstant(p, t.dtype === 'float32' ? t : new Tensor('float32', t.shape, t.toFloat32()));
+  }
+}
