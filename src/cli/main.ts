@@ -1,0 +1,51 @@
+/**
+ * `vitx` command line. Each command lives in its own module and registers itself on the program;
+ * this file only wires them together and turns errors into one-line messages with exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import '../builders/index.js';
+import { VITX_VERSION } from '../onnx/serialize.js';
+import { EXIT, oneLine, UsageError } from './errors.js';
+import { COMMANDS } from './commands.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+}
+
+export const processIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+export type CommandResult = number | void;
+
+export function makeProgram(io: Io, setCode: (c: number) => void): Command {
+  const program = new Command('vitx')
+    .description('Build, optimize, export and verify hybrid vision transformers as ONNX')
+    .version(VITX_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(s.startsWith('error:') ? `vitx: ${s}` : s) })
+    .showSuggestionAfterError(true);
+  for (const register of COMMANDS) register(program, io, setCode);
+  return program;
+}
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = makeProgram(io, (c) => { code = c; });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return EXIT.ok; // --help, --version
+      return EXIT.usage;
+    }
+    if (process.env['VITX_DEBUG'] === '1') io.err(`${(e as Error).stack}\n`);
+    io.err(`vitx: error: ${oneLine(e)}\n`);
+    return e instanceof UsageError ? EXIT.usage : EXIT.failure;
+  }
+}
