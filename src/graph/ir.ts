@@ -122,6 +122,8 @@ export class Node {
   readonly graph: Graph;
   /** Creation sequence number: the tie-breaker that keeps topological order deterministic. */
   readonly seq: number;
+  /** The name asked for when it was taken at creation (passes rename once it is free). */
+  requestedName: string | null = null;
   private _inputs: (Value | null)[] = [];
 
   constructor(graph: Graph, op: string, name: string, attrs: Attrs, seq: number, domain = '') {
@@ -260,6 +262,7 @@ export class Graph {
   }): Node {
     const name = this.uniqueNodeName(opts.name);
     const node = new Node(this, op, name, opts.attrs ?? {}, this.seq++, opts.domain ?? '');
+    if (name !== opts.name) node.requestedName = opts.name;
     this._nodeNames.add(name);
     node._setInputs(inputs);
     outputTypes.forEach((t, i) => {
@@ -284,6 +287,17 @@ export class Graph {
     for (const o of node.outputs) if (this._names.get(o.name) === o) this._names.delete(o.name);
     this._nodes.delete(node);
     this._nodeNames.delete(node.name);
+  }
+
+  /** Renames a node if `name` is free; returns whether it did. */
+  renameNode(node: Node, name: string): boolean {
+    if (node.name === name) return true;
+    if (this._nodeNames.has(name)) return false;
+    this._nodeNames.delete(node.name);
+    node.name = name;
+    node.requestedName = null;
+    this._nodeNames.add(name);
+    return true;
   }
 
   /** Removes an unused initializer. */

@@ -1,0 +1,42 @@
+/**
+ * The default optimization pipeline, as a flat list. Each entry is output-preserving on its own
+ * (see each file's header for the algebra); the driver runs rule sets to a fixed point.
+ */
+import type { Graph } from '../graph/ir.js';
+import { convBn } from './conv-bn.js';
+import { deadCode } from './dce.js';
+import { type Pass, type PassStats, rulePass, type RunOptions } from './driver.js';
+import { foldConstants } from './fold-constants.js';
+import { mergePreNorm } from './pre-norm.js';
+import { SIMPLIFY_RULES } from './simplify.js';
+
+export interface OptimizeOptions extends RunOptions {
+  /** Structural changes: BatchNorm merging and branch reparameterization (default true). */
+  reparam?: boolean;
+  /** Replace the pipeline entirely (tests, `--passes`). */
+  passes?: readonly Pass[];
+}
+
+export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
+export const SIMPLIFY = rulePass('simplify', SIMPLIFY_RULES);
+
+/** Pipeline without structural reparameterization: only output-identical clean-up. */
+export const CLEANUP_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, foldConstants, deadCode];
+
+export const DEFAULT_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, BN_MERGE, SIMPLIFY, foldConstants, deadCode];
+
+export interface OptimizeReport {
+  passes: { name: string; stats: PassStats }[];
+  nodesBefore: Map<string, number>;
+  nodesAfter: Map<string, number>;
+}
+
+export function optimize(g: Graph, o: OptimizeOptions = {}): OptimizeReport {
+  const pipeline = o.passes ?? (o.reparam === false ? CLEANUP_PIPELINE : DEFAULT_PIPELINE);
+  const nodesBefore = g.opHistogram();
+  const passes = pipeline.map((p) => ({ name: p.name, stats: p.run(g, o) }));
+  g.topoSort();
+  return { passes, nodesBefore, nodesAfter: g.opHistogram() };
+}
+
+export { type Pass, type PassStats, type Rule, rulePass, runRules, fail } from './driver.js';
