@@ -107,7 +107,6 @@ export function avgPool2d(b: Builder, x: Value, o: { k: number; stride: number; 
     kernel_shape: attr.ints([o.k, o.k]),
     strides: attr.ints([o.stride, o.stride]),
     pads: attr.ints(o.pads ?? [0, 0, 0, 0]),
-    dilations: attr.ints([1, 1]),
     ceil_mode: attr.int(o.ceil ? 1 : 0),
     count_include_pad: attr.int(o.countIncludePad ? 1 : 0),
   });

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { avgPool2d, batchNorm, conv2d, linear, toTokens } from '../../src/builders/layers.js';
+import { attr } from '../../src/graph/ir.js';
+import { runRules } from '../../src/passes/driver.js';
+import { mergePreNorm } from '../../src/passes/pre-norm.js';
+import { foldConstants } from '../../src/passes/fold-constants.js';
+import { expectPreserved, initForTest, tinyBuilder } from '../helpers/graphs.js';
+
+const histogram = (g: { opHistogram(): Map<string, number> }) => Object.fromEntries(g.opHistogram());
+
+describe('merge-pre-norm', () => {
+  it('folds BN into a following 1x1 conv with bias (NCB norm → mlp.fc1)', async () => {
+    const { b, x } = tinyBuilder();
+    const u = batchNorm(b.child('norm'), x);
+    b.g.outputs.push(conv2d(b.child('fc1'), u, { out: 12, k: 1, bias: true }));
+    initForTest(b.g);
+    let n = 0;
+    await expectPreserved(b.g, (g) => { n = runRules(g, [mergePreNorm]).counts['merge-pre-norm']!; });
+    expect(n).toBe(1);
+    expect(histogram(b.g)).toEqual({ Conv: 1 });
+    expect(b.g.initializers.has('fc1.weight') && b.g.initializers.has('fc1.bias')).toBe(true);
+  });
+
+  it('folds BN → reshape → transpose into a token Linear without bias (adds one)', async () => {
+    const { b, x } = tinyBuilder();
+    const u = batchNorm(b.child('norm'), x);
+    b.g.outputs.push(linear(b.child('qkv'), toTokens(b, u), 24, false));
+    initForTest(b.g);
+    foldConstants.run(b.g); // the transposed Linear weight becomes a constant first
+    await expectPreserved(b.g, (g) => { expect(runRules(g, [mergePreNorm]).counts['merge-pre-norm']).toBe(1); });
+    expect(b.g.opHistogram().has('BatchNormalization')).toBe(false);
+  });
+
+  it('merges the E-MHSA chain BN1 → {q, pool → BN1d → k, v} in two steps', async () => {
+    const { b, x } = tinyBuilder([2, 8, 4, 6]);
+    const u = batchNorm(b.child('norm1'), x);
+    const flat = b.reshape(u, [2, 8, 24]);
+    const q = linear(b.child('q'), b.transpose(flat, [0, 2, 1]), 8);
+    const pooled = b.op('AveragePool', [flat], {
+      kernel_shape: attr.ints([4]), strides: attr.ints([4]), pads: attr.ints([0, 0]),
+      ceil_mode: attr.int(0), count_include_pad: attr.int(0),
+    });
+    const kv = b.transpose(batchNorm(b.child('e_mhsa', 'norm'), pooled), [0, 2, 1]);
+    const k = linear(b.child('k'), kv, 8);
+    const v = linear(b.child('v'), kv, 8);
+    b.g.outputs.push(b.matmul(q, b.transpose(k, [0, 2, 1])), v);
+    initForTest(b.g);
+    foldConstants.run(b.g);
+    let n = 0;
+    await expectPreserved(b.g, (g) => { n = runRules(g, [mergePreNorm]).counts['merge-pre-norm']!; });
+    expect(n).toBe(2);
+    expect(b.g.opHistogram().has('BatchNormalization')).toBe(false);
+  });
+
+  it('folds the final BN through global pooling into the classifier Gemm', async () => {
+    const { b, x } = tinyBuilder();
+    const u = batchNorm(b.child('norm'), x);
+    b.g.outputs.push(linear(b.child('head', 'fc'), b.flatten(b.globalAvgPool(u)), 5));
+    initForTest(b.g);
+    await expectPreserved(b.g, (g) => { expect(runRules(g, [mergePreNorm]).counts['merge-pre-norm']).toBe(1); });
+    expect(histogram(b.g)).toEqual({ Flatten: 1, Gemm: 1, GlobalAveragePool: 1 });
+  });
+
+  it('folds through a ceil-mode average pool that does not count padding', async () => {
+    const { b, x } = tinyBuilder([1, 8, 7, 7]);
+    const u = batchNorm(b.child('norm'), x);
+    const p = avgPool2d(b, u, { k: 2, stride: 2, ceil: true });
+    b.g.outputs.push(conv2d(b.child('proj'), p, { out: 4, k: 1 }));
+    initForTest(b.g);
+    await expectPreserved(b.g, (g) => { expect(runRules(g, [mergePreNorm]).counts['merge-pre-norm']).toBe(1); });
+  });
+
+  const negative: [string, (b: ReturnType<typeof tinyBuilder>['b'], u: ReturnType<typeof batchNorm>, x: ReturnType<typeof batchNorm>) => ReturnType<typeof batchNorm>, string][] = [
+    ['a padded 3x3 conv (borders would see the shift)', (b, u) => conv2d(b.child('c'), u, { out: 8, k: 3 }), 'padded Conv'],
+    ['a residual that also reads the normalized value', (b, u) => b.add(u, conv2d(b.child('c'), u, { out: 8, k: 1 })), 'neither carries'],
+    ['a grouped 1x1 conv', (b, u) => conv2d(b.child('c'), u, { out: 8, k: 1, groups: 2 }), 'grouped Conv'],
+    ['a pool that counts padding', (b, u) => conv2d(b.child('c'), avgPool2d(b, u, { k: 3, stride: 1, pads: [1, 1, 1, 1], countIncludePad: true }), { out: 4, k: 1 }), 'neither carries'],
+  ];
+  for (const [what, tail, reason] of negative) {
+    it(`does not fire before ${what}`, () => {
+      const { b, x } = tinyBuilder();
+      const u = batchNorm(b.child('norm'), x);
+      b.g.outputs.push(tail(b, u, x));
+      initForTest(b.g);
+      const explain = new Map<string, string>();
+      expect(runRules(b.g, [mergePreNorm], { explain }).counts['merge-pre-norm']).toBe(0);
+      expect([...explain.values()].join(' | ')).toContain(reason);
+    });
+  }
+});
