@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import '../builders/index.js';
 import { VITX_VERSION } from '../onnx/serialize.js';
+import { SizeError, UnknownModelError } from '../builders/registry.js';
+import { OpsetError } from '../onnx/legalize.js';
 import { EXIT, oneLine, UsageError } from './errors.js';
 import { COMMANDS } from './commands.js';
 
@@ -46,6 +48,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     if (process.env['VITX_DEBUG'] === '1') io.err(`${(e as Error).stack}\n`);
     io.err(`vitx: error: ${oneLine(e)}\n`);
-    return e instanceof UsageError ? EXIT.usage : EXIT.failure;
+    const usage = e instanceof UsageError || e instanceof UnknownModelError || e instanceof SizeError || e instanceof OpsetError;
+    return usage ? EXIT.usage : EXIT.failure;
   }
 }
