@@ -1,2 +1,4 @@
 /** Registers every model family. Import this module before using the registry. */
+import './mobileone.js';
+import './fastvit.js';
 export * from './registry.js';

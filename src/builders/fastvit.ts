@@ -1,0 +1,157 @@
+/**
+ * FastViT — "FastViT: A Fast Hybrid Vision Transformer using Structural Reparameterization",
+ * Vasu et al., ICCV 2023 (arXiv 2303.14189). Reference: timm v1.0.28 `timm/models/fastvit.py`
+ * (`fastvit_t8 … fastvit_ma36`); official code apple/ml-fastvit.
+ *
+ * Train-time form, names = timm state_dict keys. Dataflow at 256×256 (T8):
+ *   stem (3 MobileOne blocks, /4) → stage 0 → [downsample → (RepCPE) → blocks] × 3 → final_conv → pool → fc
+ *
+ *   RepMixer:      y = x + γ ⊙ (mixer(x) − norm(x))          γ: [C,1,1]; mixer/norm are MobileOne blocks
+ *   ConvMlp:       BN(dwconv7×7(x)) → fc1 (1×1) → GELU → fc2 (1×1)
+ *   RepMixerBlock: x = RepMixer(x);  x = x + γ₂ ⊙ ConvMlp(x)
+ *   AttnBlock:     x = x + γ₁ ⊙ MHSA(BN(x));  x = x + γ₂ ⊙ ConvMlp(x)   (head_dim 32, no qkv bias)
+ *   Downsample:    BN(conv7×7 s2) + BN(conv3×3 s2) (groups = C_in, out = 2·C_in; no act) → MobileOne 1×1
+ *   RepCPE:        y = x + dwconv7×7(x) (bias)
+ *   final_conv:    MobileOne 3×3 (groups = C, out = 2C) → SE (ReLU, sigmoid) → GELU
+ */
+import type { Builder } from '../graph/builder.js';
+import type { Value } from '../graph/ir.js';
+import { batchNorm, conv2d, fromTokens, linear, makeDivisible, toTokens } from './layers.js';
+import { convBn, IMAGENET_MEAN, IMAGENET_STD, mobileOneBlock } from './mobileone.js';
+import { register } from './registry.js';
+
+const HEAD_DIM = 32;
+
+interface FastVitConfig {
+  depths: readonly [number, number, number, number];
+  widths: readonly [number, number, number, number];
+  mlpRatio: number;
+  /** Stage 3 uses attention (and a RepCPE before it) instead of RepMixer. */
+  attention: boolean;
+  paperMacs: number;
+}
+
+// Paper Table 2 / timm register_model functions
+const VARIANTS: Record<string, FastVitConfig> = {
+  fastvit_t8: { depths: [2, 2, 4, 2], widths: [48, 96, 192, 384], mlpRatio: 3, attention: false, paperMacs: 0.7e9 },
+  fastvit_t12: { depths: [2, 2, 6, 2], widths: [64, 128, 256, 512], mlpRatio: 3, attention: false, paperMacs: 1.4e9 },
+  fastvit_s12: { depths: [2, 2, 6, 2], widths: [64, 128, 256, 512], mlpRatio: 4, attention: false, paperMacs: 1.8e9 },
+  fastvit_sa12: { depths: [2, 2, 6, 2], widths: [64, 128, 256, 512], mlpRatio: 4, attention: true, paperMacs: 1.9e9 },
+  fastvit_sa24: { depths: [4, 4, 12, 4], widths: [64, 128, 256, 512], mlpRatio: 4, attention: true, paperMacs: 3.8e9 },
+  fastvit_sa36: { depths: [6, 6, 18, 6], widths: [64, 128, 256, 512], mlpRatio: 4, attention: true, paperMacs: 5.6e9 },
+  fastvit_ma36: { depths: [6, 6, 18, 6], widths: [76, 152, 304, 608], mlpRatio: 4, attention: true, paperMacs: 7.9e9 },
+};
+
+function channels(x: Value): number { return x.shape[1] as number; }
+
+/** LayerScale2d: x · γ with γ [C,1,1] (`<scope>.gamma`). */
+function layerScale(b: Builder, x: Value): Value {
+  return b.mul(x, b.param('gamma', [channels(x), 1, 1], 'layer_scale'), 'layer_scale');
+}
+
+/** Convolutional stem: 3×3 s2 → depthwise 3×3 s2 → 1×1, each a MobileOne block with GELU. */
+function stem(b: Builder, x: Value, c: number): Value {
+  let y = mobileOneBlock(b.child(0), x, { out: c, k: 3, stride: 2, act: 'gelu', numConvBranches: 1 });
+  y = mobileOneBlock(b.child(1), y, { out: c, k: 3, stride: 2, groups: c, act: 'gelu', numConvBranches: 1 });
+  return mobileOneBlock(b.child(2), y, { out: c, k: 1, act: 'gelu', numConvBranches: 1 });
+}
+
+/** RepMixer: x + γ ⊙ (mixer(x) − norm(x)); norm is a branch-less MobileOne block = BN(x). */
+function repMixer(b: Builder, x: Value): Value {
+  const c = channels(x);
+  const norm = mobileOneBlock(b.child('norm'), x, { out: c, k: 3, groups: c, act: 'none', useScale: false, numConvBranches: 0 });
+  const mixer = mobileOneBlock(b.child('mixer'), x, { out: c, k: 3, groups: c, act: 'none', numConvBranches: 1 });
+  const d = b.sub(mixer, norm, 'mixer_minus_norm');
+  return b.add(x, layerScale(b.child('layer_scale'), d), 'residual');
+}
+
+/** ConvMlp: BN(dwconv 7×7) → fc1 → GELU → fc2 (no internal residual). */
+function convMlp(b: Builder, x: Value, hidden: number): Value {
+  const c = channels(x);
+  let y = convBn(b.child('conv'), x, { out: c, k: 7, groups: c });
+  y = conv2d(b.child('fc1'), y, { out: hidden, k: 1, bias: true });
+  y = b.gelu(y, 'none');
+  return conv2d(b.child('fc2'), y, { out: c, k: 1, bias: true });
+}
+
+/** Multi-head self-attention over the H·W raster tokens, head_dim 32, no qkv bias. */
+function attention(b: Builder, x: Value): Value {
+  const [n, c, h, w] = x.shape as [number | string, number, number, number];
+  const heads = c / HEAD_DIM;
+  const tokens = toTokens(b, x); // [B, N, C]
+  const qkv = linear(b.child('qkv'), tokens, 3 * c, false); // [B, N, 3C], channel = s·C + head·32 + d
+  const [q, k, v] = b.split(qkv, [c, c, c], 2).map((t) => b.reshape(t, [n, h * w, heads, HEAD_DIM]));
+  const qh = b.mul(b.transpose(q!, [0, 2, 1, 3]), b.scalar(HEAD_DIM ** -0.5, 'scale'), 'q_scaled'); // [B, h, N, d]
+  const kt = b.transpose(k!, [0, 2, 3, 1]); // [B, h, d, N]
+  const vh = b.transpose(v!, [0, 2, 1, 3]);
+  const attn = b.softmax(b.matmul(qh, kt, 'scores'), -1);
+  const o = b.transpose(b.matmul(attn, vh, 'context'), [0, 2, 1, 3]); // [B, N, h, d]
+  const y = linear(b.child('proj'), b.reshape(o, [n, h * w, c]), c);
+  return fromTokens(b, y, h, w);
+}
+
+function repMixerBlock(b: Builder, x: Value, mlpRatio: number): Value {
+  const y = repMixer(b.child('token_mixer'), x);
+  const m = convMlp(b.child('mlp'), y, channels(y) * mlpRatio);
+  return b.add(y, layerScale(b.child('layer_scale'), m), 'residual');
+}
+
+function attentionBlock(b: Builder, x: Value, mlpRatio: number): Value {
+  const a = attention(b.child('token_mixer'), batchNorm(b.child('norm'), x, 1e-5));
+  const y = b.add(x, layerScale(b.child('layer_scale_1'), a), 'residual1');
+  const m = convMlp(b.child('mlp'), y, channels(y) * mlpRatio);
+  return b.add(y, layerScale(b.child('layer_scale_2'), m), 'residual2');
+}
+
+/** PatchEmbed: ReparamLargeKernelConv (7×7 + 3×3, stride 2, groups = C_in, no act) → MobileOne 1×1. */
+function downsample(b: Builder, x: Value, out: number): Value {
+  const lk = b.child('proj', 0);
+  const cin = channels(x);
+  const large = convBn(lk.child('large_conv'), x, { out, k: 7, stride: 2, groups: cin });
+  const small = convBn(lk.child('small_conv'), x, { out, k: 3, stride: 2, groups: cin });
+  const y = lk.add(large, small, 'large_plus_small');
+  return mobileOneBlock(b.child('proj', 1), y, { out, k: 1, act: 'gelu', numConvBranches: 1 });
+}
+
+/** RepCPE: x + dwconv7×7(x) (with bias). */
+function repCpe(b: Builder, x: Value): Value {
+  const c = channels(x);
+  return b.add(conv2d(b.child('pos_enc'), x, { out: c, k: 7, groups: c, bias: true }), x, 'residual');
+}
+
+function buildFastVit(cfg: FastVitConfig, b: Builder, x: Value): Value {
+  let y = stem(b.child('stem'), x, cfg.widths[0]);
+  for (let s = 0; s < 4; s++) {
+    const sb = b.child('stages', s);
+    if (s > 0) y = downsample(sb.child('downsample'), y, cfg.widths[s]!);
+    const attn = cfg.attention && s === 3;
+    if (attn) y = repCpe(sb.child('pos_emb'), y);
+    for (let i = 0; i < cfg.depths[s]!; i++) {
+      const bb = sb.child('blocks', i);
+      y = attn ? attentionBlock(bb, y, cfg.mlpRatio) : repMixerBlock(bb, y, cfg.mlpRatio);
+    }
+  }
+  const c = channels(y);
+  const rd = makeDivisible((2 * c) / 16, 1, undefined, 0);
+  y = mobileOneBlock(b.child('final_conv'), y, {
+    out: 2 * c, k: 3, groups: c, act: 'gelu', numConvBranches: 1, se: { name: 'se', rd, first: true },
+  });
+  const h = b.child('head');
+  return linear(h.child('fc'), h.flatten(h.globalAvgPool(y), 1), 1000);
+}
+
+for (const [name, cfg] of Object.entries(VARIANTS)) {
+  register({
+    name,
+    family: 'fastvit',
+    paper: 'FastViT: A Fast Hybrid Vision Transformer using Structural Reparameterization (Vasu et al., ICCV 2023, arXiv 2303.14189)',
+    source: 'timm v1.0.28 timm/models/fastvit.py; apple/ml-fastvit',
+    defaultSize: [256, 256],
+    sizeMultiple: 32,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    numClasses: 1000,
+    paperMacs: cfg.paperMacs,
+    build: (b, x) => buildFastVit(cfg, b, x),
+  });
+}
