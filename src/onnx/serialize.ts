@@ -9,7 +9,8 @@ import type { Attr, Graph, Value } from '../graph/ir.js';
 import { ONNX_DTYPE, type Tensor } from '../graph/tensor.js';
 import { irVersionForOpset, onnx, type OnnxNs } from './proto.js';
 
-export const VITX_VERSION = '0.1.0';
+export { VITX_VERSION } from '../version.js';
+import { VITX_VERSION } from '../version.js';
 
 export interface SerializeOptions {
   opset: number;
