@@ -23,7 +23,7 @@ describe('optimized export equals the PyTorch reference', () => {
 
   for (const model of models) {
     it(model, async () => {
-      const r = exportModel(model, { checkpoint: referenceCheckpoint(model) });
+      const r = exportModel(model, { checkpoint: referenceCheckpoint(model), verifyEach: true });
       verifyGraph(r.graph);
       expect(r.nodesAfter.get('BatchNormalization') ?? 0).toBe(0);
       const x = referenceInput(model);
