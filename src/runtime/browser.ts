@@ -47,6 +47,14 @@ function readBody(req: IncomingMessage): Promise<Uint8Array> {
   });
 }
 
+/**
+ * The page-side call as an expression string (a function would be serialized from its compiled
+ * source, where bundlers and test runners rewrite `import()`).
+ */
+function callRunner(fn: 'run' | 'adapter', arg: unknown): string {
+  return `import('/vitx-runner.mjs').then((m) => m.${fn}(${JSON.stringify(arg)}))`;
+}
+
 /** Strips playwright's "page.evaluate: Error: " decoration. */
 function pageError(e: unknown): string {
   return firstLine(e).replace(/^page\.evaluate:\s*/, '').replace(/^(Error|TypeError|RangeError):\s*/, '');
@@ -128,10 +136,7 @@ export class BrowserHost {
     const job: Job = { model, inputs: packTensors(feeds) };
     this.jobs.set(id, job);
     try {
-      await page.evaluate(async (a) => {
-        const runner = await import('/vitx-runner.mjs' as string) as { run(x: typeof a): Promise<void> };
-        await runner.run(a);
-      }, { job: id, ep, outputNames: outputNames ? [...outputNames] : null });
+      await page.evaluate(callRunner('run', { job: id, ep, outputNames: outputNames ? [...outputNames] : null }));
       if (!job.result) throw new Error('the page returned no outputs');
       return unpackTensors(job.result);
     } finally {
@@ -147,10 +152,7 @@ export class BrowserHost {
     try {
       page = await this.newPage();
       if (ep === 'webgpu') {
-        const a = await page.evaluate(async () => {
-          const runner = await import('/vitx-runner.mjs' as string) as { adapter(): Promise<{ ok: boolean; why?: string; info?: string }> };
-          return runner.adapter();
-        });
+        const a = await page.evaluate(callRunner('adapter', {})) as { ok: boolean; why?: string; info?: string };
         if (!a.ok) throw new BackendUnavailableError(noAdapterMessage(name));
         info = a.info ? ` (${a.info})` : '';
       }
