@@ -366,15 +366,22 @@ export const INFER: Record<string, InferFn> = {
     const axes = ins[3]?.constant ? ins[3].constant.toNumbers().map((a) => normAxis(a, r)) : [...Array(r).keys()];
     const shape = [...x.shape];
     axes.forEach((a, i) => {
-      const n = shape[a];
+      const n = shape[a]!;
+      const extra = pads[i]! + pads[axes.length + i]!;
+      if (extra === 0) return;
       if (typeof n !== 'number') fail('Pad on a symbolic axis');
-      shape[a] = n + pads[i]! + pads[axes.length + i]!;
+      shape[a] = n + extra;
     });
     return [{ dtype: x.dtype, shape }];
   },
 
   Resize: (ins) => {
     const x = t(ins, 0);
+    if (!ins[3]?.type && ins[2]?.constant) { // scales: out = floor(in · scale); symbolic axes need scale 1
+      const scales = ins[2].constant.toNumbers();
+      if (scales.length !== x.shape.length) fail(`Resize scales [${scales}] do not match rank ${x.shape.length}`);
+      return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (scales[i] === 1 ? d : typeof d === 'number' ? Math.floor(d * scales[i]!) : fail('Resize scales a symbolic axis'))) }];
+    }
     const sizes = constInts(ins, 3, 'Resize sizes');
     return [{ dtype: x.dtype, shape: sizes.map((s, i) => (i === 0 ? x.shape[0]! : s)) }];
   },
