@@ -1,4 +1,5 @@
 /** Registers every model family. Import this module before using the registry. */
 import './mobileone.js';
 import './fastvit.js';
+import './mobilevit.js';
 export * from './registry.js';
