@@ -2,4 +2,5 @@
 import './mobileone.js';
 import './fastvit.js';
 import './mobilevit.js';
+import './maxvit.js';
 export * from './registry.js';
