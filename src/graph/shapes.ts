@@ -375,15 +375,23 @@ export const INFER: Record<string, InferFn> = {
     return [{ dtype: x.dtype, shape }];
   },
 
+  /** Output = `sizes` (input 3), or ⌊dim·scale⌋ from `scales` (input 2); a symbolic dim needs scale 1. */
   Resize: (ins) => {
     const x = t(ins, 0);
-    if (!ins[3]?.type && ins[2]?.constant) { // scales: out = floor(in · scale); symbolic axes need scale 1
-      const scales = ins[2].constant.toNumbers();
-      if (scales.length !== x.shape.length) fail(`Resize scales [${scales}] do not match rank ${x.shape.length}`);
-      return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (scales[i] === 1 ? d : typeof d === 'number' ? Math.floor(d * scales[i]!) : fail('Resize scales a symbolic axis'))) }];
+    if (ins[3]?.constant) {
+      const sizes = constInts(ins, 3, 'Resize sizes');
+      if (sizes.length !== x.shape.length) fail(`Resize sizes [${sizes}] do not match rank ${x.shape.length}`);
+      return [{ dtype: x.dtype, shape: sizes.map((s, i) => (typeof x.shape[i] === 'number' ? s : x.shape[i]!)) }];
     }
-    const sizes = constInts(ins, 3, 'Resize sizes');
-    return [{ dtype: x.dtype, shape: sizes.map((s, i) => (i === 0 ? x.shape[0]! : s)) }];
+    const c = ins[2]?.constant ?? fail('Resize needs constant sizes or scales');
+    const scales = Array.from(c.data as Float32Array);
+    if (scales.length !== x.shape.length) fail(`Resize scales [${scales}] do not match rank ${x.shape.length}`);
+    const shape = x.shape.map((d, i) => {
+      if (typeof d === 'number') return Math.floor(Math.fround(d * scales[i]!));
+      if (scales[i] !== 1) fail(`Resize scale ${scales[i]} on symbolic dimension ${d}`);
+      return d;
+    });
+    return [{ dtype: x.dtype, shape }];
   },
 
   Expand: (ins) => {
