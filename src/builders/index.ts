@@ -3,4 +3,5 @@ import './mobileone.js';
 import './fastvit.js';
 import './mobilevit.js';
 import './maxvit.js';
+import './edgevit.js';
 export * from './registry.js';
