@@ -366,9 +366,11 @@ export const INFER: Record<string, InferFn> = {
     const axes = ins[3]?.constant ? ins[3].constant.toNumbers().map((a) => normAxis(a, r)) : [...Array(r).keys()];
     const shape = [...x.shape];
     axes.forEach((a, i) => {
-      const n = shape[a];
+      const n = shape[a]!;
+      const extra = pads[i]! + pads[axes.length + i]!;
+      if (extra === 0) return;
       if (typeof n !== 'number') fail('Pad on a symbolic axis');
-      shape[a] = n + pads[i]! + pads[axes.length + i]!;
+      shape[a] = n + extra;
     });
     return [{ dtype: x.dtype, shape }];
   },
