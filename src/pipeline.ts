@@ -48,6 +48,8 @@ export interface ExportOptions extends PrepareOptions {
   optimize?: boolean;
   /** With optimize: merge BatchNorms and reparameterize branches (default true). */
   reparam?: boolean;
+  /** Verify the graph after every pass (tests). */
+  verifyEach?: boolean;
 }
 
 export interface ExportResult {
@@ -76,7 +78,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   const nodesBefore = g.opHistogram();
   const t1 = performance.now();
   let passes: OptimizeReport['passes'] = [];
-  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam }).passes;
+  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   const t2 = performance.now();
   const opset = o.opset ?? DEFAULT_OPSET;

@@ -4,6 +4,7 @@
  */
 import { Builder, BuildError } from '../graph/builder.js';
 import type { Graph, Value } from '../graph/ir.js';
+import { VITX_VERSION } from '../version.js';
 
 export type Batch = number | 'dynamic';
 
@@ -115,5 +116,6 @@ export function buildModel(name: string, o: BuildOptions & { fused?: boolean } =
   md.set('vitx.mean', spec.mean.join(','));
   md.set('vitx.std', spec.std.join(','));
   md.set('vitx.layout', 'NCHW, RGB, float32');
+  md.set('vitx.version', VITX_VERSION);
   return b.g;
 }

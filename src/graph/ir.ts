@@ -353,6 +353,14 @@ export class Graph {
     for (const n of order) this._nodes.add(n);
   }
 
+  /** Initializers in order of first use by the (topologically sorted) nodes; unused ones last. */
+  initializersInUseOrder(): Value[] {
+    const seen = new Set<Value>();
+    for (const n of this._nodes) for (const v of n.inputs) if (v?.isConstant && this.initializers.get(v.name) === v) seen.add(v);
+    for (const v of this.initializers.values()) seen.add(v);
+    return [...seen];
+  }
+
   /** Parameter count: elements of all floating initializers (optionally filtered). */
   paramCount(filter: (v: Value) => boolean = () => true): number {
     let n = 0;

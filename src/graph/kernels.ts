@@ -40,24 +40,71 @@ function make(dtype: DType, shape: readonly number[], values: ArrayLike<number>)
   return new Tensor('float32', shape, Float32Array.from(values));
 }
 
-/** Index map from an output position to an input position under broadcasting. */
+/**
+ * Index map from an output position to an input position under broadcasting: an odometer over
+ * the output shape that advances the input offset by its (zero for broadcast) strides.
+ */
 function broadcastIndex(outShape: readonly number[], inShape: readonly number[]): Int32Array {
   const n = numel(outShape);
   const r = outShape.length;
   const padded = [...Array(r - inShape.length).fill(1), ...inShape] as number[];
-  const inStr = strides(padded);
-  const outStr = strides(outShape);
+  const inStr = strides(padded).map((s, d) => (padded[d] === 1 ? 0 : s));
   const idx = new Int32Array(n);
+  const ctr = new Array<number>(r).fill(0);
+  let off = 0;
   for (let o = 0; o < n; o++) {
-    let rem = o, off = 0;
-    for (let d = 0; d < r; d++) {
-      const c = Math.floor(rem / outStr[d]!);
-      rem -= c * outStr[d]!;
-      if (padded[d] !== 1) off += c * inStr[d]!;
-    }
     idx[o] = off;
+    for (let d = r - 1; d >= 0; d--) {
+      ctr[d]!++;
+      off += inStr[d]!;
+      if (ctr[d]! < outShape[d]!) break;
+      off -= inStr[d]! * ctr[d]!;
+      ctr[d] = 0;
+    }
   }
   return idx;
+}
+
+/**
+ * Visits an output of `outShape` in runs: for each run, `body(o, offA, offB, n, sa, sb)` covers n
+ * consecutive output elements starting at o, reading operand A from offA with stride sa and B
+ * from offB with stride sb (0 where broadcast). Adjacent axes with compatible strides are merged,
+ * so the innermost run is as long as possible.
+ */
+function forEachRun(outShape: readonly number[], aShape: readonly number[], bShape: readonly number[],
+  body: (o: number, offA: number, offB: number, n: number, sa: number, sb: number) => void): void {
+  const r = outShape.length;
+  const pad = (sh: readonly number[]) => [...Array(r - sh.length).fill(1), ...sh] as number[];
+  const pa = pad(aShape), pb = pad(bShape);
+  const sa0 = strides(pa).map((v, d) => (pa[d] === 1 ? 0 : v));
+  const sb0 = strides(pb).map((v, d) => (pb[d] === 1 ? 0 : v));
+  // merge axis d into d+1 when both operands step contiguously across the boundary
+  const dims: { n: number; sa: number; sb: number }[] = [];
+  for (let d = 0; d < r; d++) {
+    const cur = { n: outShape[d]!, sa: sa0[d]!, sb: sb0[d]! };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.sa === cur.sa * cur.n && prev.sb === cur.sb * cur.n) { prev.n *= cur.n; prev.sa = cur.sa; prev.sb = cur.sb; }
+    else if (cur.n !== 1 || dims.length === 0) dims.push(cur);
+  }
+  if (dims.length === 0) dims.push({ n: 1, sa: 0, sb: 0 });
+  const inner = dims.pop()!;
+  const outer = dims;
+  const ctr = new Array<number>(outer.length).fill(0);
+  let total = 1;
+  for (const d of outer) total *= d.n;
+  let offA = 0, offB = 0, o = 0;
+  for (let run = 0; run < total; run++) {
+    body(o, offA, offB, inner.n, inner.sa, inner.sb);
+    o += inner.n;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      const dim = outer[d]!;
+      ctr[d]!++;
+      offA += dim.sa; offB += dim.sb;
+      if (ctr[d]! < dim.n) break;
+      offA -= dim.sa * dim.n; offB -= dim.sb * dim.n;
+      ctr[d] = 0;
+    }
+  }
 }
 
 function binary(f: (a: number, b: number) => number): Kernel {
@@ -65,11 +112,12 @@ function binary(f: (a: number, b: number) => number): Kernel {
     const shape = broadcast(a!.shape, b!.shape) as number[];
     const n = numel(shape);
     const x = nums(a!), y = nums(b!);
-    const ia = broadcastIndex(shape, a!.shape), ib = broadcastIndex(shape, b!.shape);
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = f(x[ia[i]!]!, y[ib[i]!]!);
     const dtype = a!.dtype === 'int64' && b!.dtype === 'int64' ? 'int64' : a!.dtype;
-    return [make(dtype, shape, out)];
+    const out = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    forEachRun(shape, a!.shape, b!.shape, (o, ia, ib, len, sa, sb) => {
+      for (let k = 0; k < len; k++) out[o + k] = f(x[ia + k * sa]!, y[ib + k * sb]!);
+    });
+    return [out instanceof Float32Array ? new Tensor('float32', shape, out) : make(dtype, shape, out)];
   };
 }
 
@@ -81,18 +129,21 @@ function transpose(t: Tensor, perm: readonly number[]): Tensor {
   const inStr = strides(t.shape);
   const outShape = perm.map((p) => t.shape[p]!);
   const n = numel(outShape);
-  const outStr = strides(outShape);
   const src = t.data as unknown as { [i: number]: unknown; constructor: new (n: number) => unknown };
   const out = new src.constructor(n) as { [i: number]: unknown };
   const r = perm.length;
+  const step = perm.map((p) => inStr[p]!);
+  const ctr = new Array<number>(r).fill(0);
+  let off = 0;
   for (let o = 0; o < n; o++) {
-    let rem = o, off = 0;
-    for (let d = 0; d < r; d++) {
-      const c = Math.floor(rem / outStr[d]!);
-      rem -= c * outStr[d]!;
-      off += c * inStr[perm[d]!]!;
-    }
     out[o] = src[off];
+    for (let d = r - 1; d >= 0; d--) {
+      ctr[d]!++;
+      off += step[d]!;
+      if (ctr[d]! < outShape[d]!) break;
+      off -= step[d]! * ctr[d]!;
+      ctr[d] = 0;
+    }
   }
   return new Tensor(t.dtype, outShape, out as unknown as Tensor['data']);
 }
@@ -120,11 +171,13 @@ function reduce(kind: 'sum' | 'mean' | 'max'): Kernel {
     const n = numel(outShapeKeep);
     const acc = new Float64Array(n).fill(kind === 'max' ? -Infinity : 0);
     const x = nums(t);
-    const idx = broadcastIndex(t.shape, outShapeKeep); // maps input pos → output pos (same rank)
-    for (let i = 0; i < x.length; i++) {
-      const o = idx[i]!;
-      acc[o] = kind === 'max' ? Math.max(acc[o]!, x[i]!) : acc[o]! + x[i]!;
-    }
+    // walk the input in runs; "operand A" is the input itself, "operand B" the accumulator slot
+    forEachRun(t.shape, t.shape, outShapeKeep, (o, _ia, ib, len, _sa, sb) => {
+      for (let k = 0; k < len; k++) {
+        const j = ib + k * sb;
+        acc[j] = kind === 'max' ? Math.max(acc[j]!, x[o + k]!) : acc[j]! + x[o + k]!;
+      }
+    });
     if (kind === 'mean') { const cnt = t.size / n; for (let i = 0; i < n; i++) acc[i]! /= cnt; }
     const shape = keep ? outShapeKeep : t.shape.filter((_, i) => !axes.has(i));
     return [make(t.dtype, shape, acc)];

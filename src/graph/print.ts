@@ -24,7 +24,7 @@ export function printGraph(g: Graph): string {
   g.topoSort();
   const lines: string[] = [`graph ${g.name}`];
   for (const v of g.inputs) lines.push(`  input ${v.name}: ${v.dtype}${shapeToString(v.shape)}`);
-  for (const v of g.initializers.values()) lines.push(`  init %${v.name}: ${v.dtype}${shapeToString(v.shape)}`);
+  for (const v of g.initializersInUseOrder()) lines.push(`  init %${v.name}: ${v.dtype}${shapeToString(v.shape)}`);
   for (const n of g.nodes) {
     const attrs = Object.entries(n.attrs).map(([k, a]) => `${k}=${attrText(a)}`).join(' ');
     const outs = n.outputs.map((o) => `${o.name}: ${o.dtype}${shapeToString(o.shape)}`).join(', ');

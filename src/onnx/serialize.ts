@@ -2,14 +2,15 @@
  * IR → ONNX ModelProto bytes.
  *
  * Deterministic by construction: nodes in topological order (ties by creation order), initializers
- * in creation order, value_info in node order, metadata sorted by key, raw little-endian tensor data.
+ * in order of first use, value_info in node order, metadata sorted by key, raw little-endian tensor data.
  * Same graph in, same bytes out.
  */
 import type { Attr, Graph, Value } from '../graph/ir.js';
 import { ONNX_DTYPE, type Tensor } from '../graph/tensor.js';
 import { irVersionForOpset, onnx, type OnnxNs } from './proto.js';
 
-export const VITX_VERSION = '0.1.0';
+export { VITX_VERSION } from '../version.js';
+import { VITX_VERSION } from '../version.js';
 
 export interface SerializeOptions {
   opset: number;
@@ -81,7 +82,7 @@ export function toModelProto(g: Graph, o: SerializeOptions): OnnxNs.ModelProto {
       output: n.outputs.map((v) => v.name),
       attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
     })),
-    initializer: [...g.initializers.values()].map((v) => tensorProto(v.name, v.constant!, o.externalData)),
+    initializer: g.initializersInUseOrder().map((v) => tensorProto(v.name, v.constant!, o.externalData)),
     input: g.inputs.map((v) => ({ name: v.name, type: typeProto(v) })),
     output: g.outputs.map((v) => ({ name: v.name, type: typeProto(v) })),
     valueInfo,

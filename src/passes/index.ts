@@ -3,6 +3,7 @@
  * (see each file's header for the algebra); the driver runs rule sets to a fixed point.
  */
 import type { Graph } from '../graph/ir.js';
+import { verifyGraph } from '../graph/verify.js';
 import { convAffine } from './conv-affine.js';
 import { convBn } from './conv-bn.js';
 import { deadCode } from './dce.js';
@@ -18,6 +19,8 @@ export interface OptimizeOptions extends RunOptions {
   reparam?: boolean;
   /** Replace the pipeline entirely (tests, `--passes`). */
   passes?: readonly Pass[];
+  /** Run the graph verifier after every pass (tests; throws naming the pass). */
+  verifyEach?: boolean;
 }
 
 export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
@@ -44,7 +47,13 @@ export interface OptimizeReport {
 export function optimize(g: Graph, o: OptimizeOptions = {}): OptimizeReport {
   const pipeline = o.passes ?? (o.reparam === false ? CLEANUP_PIPELINE : DEFAULT_PIPELINE);
   const nodesBefore = g.opHistogram();
-  const passes = pipeline.map((p) => ({ name: p.name, stats: p.run(g, o) }));
+  const passes = pipeline.map((p) => {
+    const stats = p.run(g, o);
+    if (o.verifyEach) {
+      try { verifyGraph(g); } catch (e) { throw new Error(`after pass ${p.name}: ${(e as Error).message}`); }
+    }
+    return { name: p.name, stats };
+  });
   g.topoSort();
   return { passes, nodesBefore, nodesAfter: g.opHistogram() };
 }
