@@ -2,12 +2,13 @@
  * The library's front door: build → weights → optimize → target rewrites → fp16 → legalize →
  * lint → serialize (inline or with external data). The CLI is a thin layer over these functions.
  */
-import { type Batch, buildModel } from './builders/index.js';
+import { type Batch, buildModel, getModel } from './builders/index.js';
 import type { Graph } from './graph/ir.js';
 import type { Tensor } from './graph/tensor.js';
 import { legalize } from './onnx/legalize.js';
 import { optimize, type OptimizeReport } from './passes/index.js';
 import { serialize } from './onnx/serialize.js';
+import { detectCheckpointForm } from './weights/forms.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
@@ -23,11 +24,16 @@ export interface PrepareOptions {
   checkpointName?: string;
 }
 
-/** Builds the train-time graph of `model` with its weights in place. */
+/**
+ * Builds the graph of `model` with its weights in place: the train-time graph, or the fused
+ * (reparameterized) one when the checkpoint's keys are in that form (weights/forms.ts).
+ */
 export function prepareModel(model: string, o: PrepareOptions = {}): Graph {
-  const g = buildModel(model, { batch: o.batch, size: o.size });
-  if (o.checkpoint) applyCheckpoint(g, o.checkpoint, o.checkpointName);
+  const form = o.checkpoint ? detectCheckpointForm(getModel(model), o.checkpoint.keys(), o.checkpointName) : 'train';
+  const g = buildModel(model, { batch: o.batch, size: o.size, fused: form === 'fused' });
+  if (o.checkpoint) applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName);
   else initDeterministic(g);
+  if (form === 'fused') g.metadata.set('vitx.checkpoint_form', 'fused');
   g.metadata.set('vitx.weights', o.checkpoint ? (o.checkpointName ?? 'checkpoint') : 'deterministic-init (vitx-fnv1a-golden-v1)');
   return g;
 }

@@ -2,6 +2,7 @@
 import './nextvit.js';
 import './mobilevit.js';
 import './maxvit.js';
+import './edgevit.js';
 import './mobileone.js';
 import './fastvit.js';
 export * from './registry.js';

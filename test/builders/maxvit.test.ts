@@ -89,7 +89,7 @@ describe('MaxViT graph structure', () => {
   });
 });
 
-describe('MaxViT smoke: every variant is registered; the small ones run', () => {
+describe('MaxViT smoke: every variant is registered; tiny runs with deterministic init', () => {
   const variants = listModels().filter((s) => s.family === 'maxvit').map((s) => s.name);
   it('registers the four _tf_ variants with the paper MACs at 224 and ImageNet preprocessing', () => {
     expect(variants).toEqual([...REFERENCE, ...Object.keys(TIMM_PARAMS)]);
@@ -99,7 +99,8 @@ describe('MaxViT smoke: every variant is registered; the small ones run', () => 
       expect(getModel(v).mean).toEqual([0.485, 0.456, 0.406]);
     }
   });
-  for (const model of REFERENCE) {
+  // maxvit_small already runs above with the reference weights; base/large are build-only (119 M / 212 M params)
+  for (const model of ['maxvit_tiny_tf_224']) {
     it(`${model}, batch 1, deterministic init → finite [1, 1000] logits`, async () => {
       const g = prepareModel(model);
       verifyGraph(g);
