@@ -16,6 +16,8 @@ import { legalize } from '../../src/onnx/legalize.js';
 import { parseOnnx } from '../../src/onnx/parse.js';
 import { onnx, toNum } from '../../src/onnx/proto.js';
 import { serialize } from '../../src/onnx/serialize.js';
+import '../../src/builders/index.js';
+import { exportModel } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { tempDir } from '../helpers/cli.js';
 import { everyOpGraph } from '../helpers/every-op.js';
@@ -123,6 +125,15 @@ describe('external data', () => {
   it('a symlink inside the folder is fine', () => {
     symlinkSync(join(dir, 'm.onnx.data'), join(dir, 'alias.data'));
     expect(readOnnxFile(crafted('alias.onnx', 'alias.data')).graph.initializers.size).toBe(graph().initializers.size);
+  });
+
+  it('exportModel switches to external data on its own above the limit (2 GB by default)', () => {
+    const auto = exportModel('mobilevit_xxs', { externalAbove: 1_000_000 });
+    expect(auto.external?.location).toBe('mobilevit_xxs.onnx.data');
+    expect(auto.external!.dataBytes).toBeGreaterThan(5_000_000);
+    expect(auto.bytes.byteLength).toBeLessThan(200_000);
+    expect(exportModel('mobilevit_xxs').external).toBeNull();
+    expect(exportModel('mobilevit_xxs', { externalAbove: 1_000_000, externalData: false }).external).toBeNull();
   });
 
   it('the location must be a plain file name', () => {
