@@ -3,7 +3,8 @@
  * Vasu et al., ICCV 2023 (arXiv 2303.14189). Reference: timm v1.0.28 `timm/models/fastvit.py`
  * (`fastvit_t8 … fastvit_ma36`); official code apple/ml-fastvit.
  *
- * Train-time form, names = timm state_dict keys. Dataflow at 256×256 (T8):
+ * Train-time form (names = timm state_dict keys) and, for checkpoints that are already
+ * reparameterized, timm's fused form (`buildFused`: `reparam_conv` convs with bias). Dataflow at 256×256 (T8):
  *   stem (3 MobileOne blocks, /4) → stage 0 → [downsample → (RepCPE) → blocks] × 3 → final_conv → pool → fc
  *
  *   RepMixer:      y = x + γ ⊙ (mixer(x) − norm(x))          γ: [C,1,1]; mixer/norm are MobileOne blocks
@@ -17,7 +18,7 @@
 import type { Builder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
 import { batchNorm, conv2d, fromTokens, linear, makeDivisible, toTokens } from './layers.js';
-import { convBn, IMAGENET_MEAN, IMAGENET_STD, mobileOneBlock } from './mobileone.js';
+import { convBn, type Form, IMAGENET_MEAN, IMAGENET_STD, mobileOne, mobileOneBlock } from './mobileone.js';
 import { register } from './registry.js';
 
 const HEAD_DIM = 32;
@@ -50,15 +51,16 @@ function layerScale(b: Builder, x: Value): Value {
 }
 
 /** Convolutional stem: 3×3 s2 → depthwise 3×3 s2 → 1×1, each a MobileOne block with GELU. */
-function stem(b: Builder, x: Value, c: number): Value {
-  let y = mobileOneBlock(b.child(0), x, { out: c, k: 3, stride: 2, act: 'gelu', numConvBranches: 1 });
-  y = mobileOneBlock(b.child(1), y, { out: c, k: 3, stride: 2, groups: c, act: 'gelu', numConvBranches: 1 });
-  return mobileOneBlock(b.child(2), y, { out: c, k: 1, act: 'gelu', numConvBranches: 1 });
+function stem(b: Builder, x: Value, c: number, form: Form): Value {
+  let y = mobileOne(b.child(0), x, { out: c, k: 3, stride: 2, act: 'gelu', numConvBranches: 1 }, form);
+  y = mobileOne(b.child(1), y, { out: c, k: 3, stride: 2, groups: c, act: 'gelu', numConvBranches: 1 }, form);
+  return mobileOne(b.child(2), y, { out: c, k: 1, act: 'gelu', numConvBranches: 1 }, form);
 }
 
 /** RepMixer: x + γ ⊙ (mixer(x) − norm(x)); norm is a branch-less MobileOne block = BN(x). */
-function repMixer(b: Builder, x: Value): Value {
+function repMixer(b: Builder, x: Value, form: Form): Value {
   const c = channels(x);
+  if (form === 'fused') return conv2d(b.child('reparam_conv'), x, { out: c, k: 3, groups: c, bias: true });
   const norm = mobileOneBlock(b.child('norm'), x, { out: c, k: 3, groups: c, act: 'none', useScale: false, numConvBranches: 0 });
   const mixer = mobileOneBlock(b.child('mixer'), x, { out: c, k: 3, groups: c, act: 'none', numConvBranches: 1 });
   const d = b.sub(mixer, norm, 'mixer_minus_norm');
@@ -90,8 +92,8 @@ function attention(b: Builder, x: Value): Value {
   return fromTokens(b, y, h, w);
 }
 
-function repMixerBlock(b: Builder, x: Value, mlpRatio: number): Value {
-  const y = repMixer(b.child('token_mixer'), x);
+function repMixerBlock(b: Builder, x: Value, mlpRatio: number, form: Form): Value {
+  const y = repMixer(b.child('token_mixer'), x, form);
   const m = convMlp(b.child('mlp'), y, channels(y) * mlpRatio);
   return b.add(y, layerScale(b.child('layer_scale'), m), 'residual');
 }
@@ -104,38 +106,44 @@ function attentionBlock(b: Builder, x: Value, mlpRatio: number): Value {
 }
 
 /** PatchEmbed: ReparamLargeKernelConv (7×7 + 3×3, stride 2, groups = C_in, no act) → MobileOne 1×1. */
-function downsample(b: Builder, x: Value, out: number): Value {
+function downsample(b: Builder, x: Value, out: number, form: Form): Value {
   const lk = b.child('proj', 0);
   const cin = channels(x);
-  const large = convBn(lk.child('large_conv'), x, { out, k: 7, stride: 2, groups: cin });
-  const small = convBn(lk.child('small_conv'), x, { out, k: 3, stride: 2, groups: cin });
-  const y = lk.add(large, small, 'large_plus_small');
-  return mobileOneBlock(b.child('proj', 1), y, { out, k: 1, act: 'gelu', numConvBranches: 1 });
+  let y: Value;
+  if (form === 'fused') {
+    y = conv2d(lk.child('reparam_conv'), x, { out, k: 7, stride: 2, pad: 3, groups: cin, bias: true });
+  } else {
+    const large = convBn(lk.child('large_conv'), x, { out, k: 7, stride: 2, groups: cin });
+    const small = convBn(lk.child('small_conv'), x, { out, k: 3, stride: 2, groups: cin });
+    y = lk.add(large, small, 'large_plus_small');
+  }
+  return mobileOne(b.child('proj', 1), y, { out, k: 1, act: 'gelu', numConvBranches: 1 }, form);
 }
 
 /** RepCPE: x + dwconv7×7(x) (with bias). */
-function repCpe(b: Builder, x: Value): Value {
+function repCpe(b: Builder, x: Value, form: Form): Value {
   const c = channels(x);
+  if (form === 'fused') return conv2d(b.child('reparam_conv'), x, { out: c, k: 7, groups: c, bias: true });
   return b.add(conv2d(b.child('pos_enc'), x, { out: c, k: 7, groups: c, bias: true }), x, 'residual');
 }
 
-function buildFastVit(cfg: FastVitConfig, b: Builder, x: Value): Value {
-  let y = stem(b.child('stem'), x, cfg.widths[0]);
+function buildFastVit(cfg: FastVitConfig, b: Builder, x: Value, form: Form): Value {
+  let y = stem(b.child('stem'), x, cfg.widths[0], form);
   for (let s = 0; s < 4; s++) {
     const sb = b.child('stages', s);
-    if (s > 0) y = downsample(sb.child('downsample'), y, cfg.widths[s]!);
+    if (s > 0) y = downsample(sb.child('downsample'), y, cfg.widths[s]!, form);
     const attn = cfg.attention && s === 3;
-    if (attn) y = repCpe(sb.child('pos_emb'), y);
+    if (attn) y = repCpe(sb.child('pos_emb'), y, form);
     for (let i = 0; i < cfg.depths[s]!; i++) {
       const bb = sb.child('blocks', i);
-      y = attn ? attentionBlock(bb, y, cfg.mlpRatio) : repMixerBlock(bb, y, cfg.mlpRatio);
+      y = attn ? attentionBlock(bb, y, cfg.mlpRatio) : repMixerBlock(bb, y, cfg.mlpRatio, form);
     }
   }
   const c = channels(y);
   const rd = makeDivisible((2 * c) / 16, 1, undefined, 0);
-  y = mobileOneBlock(b.child('final_conv'), y, {
+  y = mobileOne(b.child('final_conv'), y, {
     out: 2 * c, k: 3, groups: c, act: 'gelu', numConvBranches: 1, se: { name: 'se', rd, first: true },
-  });
+  }, form);
   const h = b.child('head');
   return linear(h.child('fc'), h.flatten(h.globalAvgPool(y), 1), 1000);
 }
@@ -152,6 +160,7 @@ for (const [name, cfg] of Object.entries(VARIANTS)) {
     std: IMAGENET_STD,
     numClasses: 1000,
     paperMacs: cfg.paperMacs,
-    build: (b, x) => buildFastVit(cfg, b, x),
+    build: (b, x) => buildFastVit(cfg, b, x, 'train'),
+    buildFused: (b, x) => buildFastVit(cfg, b, x, 'fused'),
   });
 }

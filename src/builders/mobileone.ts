@@ -32,7 +32,10 @@ export interface MobileOneBlockOptions {
   numConvBranches: number;
   /** Add the BN `identity` branch (default: when in == out and stride 1, as timm does). */
   identity?: boolean;
-  /** Squeeze-excite after the branch sum: module name (`se` in FastViT, `attn` in ByobNet) and width. */
+  /**
+   * Squeeze-excite after the branch sum: module name (`se` in FastViT, `attn` in ByobNet), width, and
+   * whether its parameters come before the branches in the state_dict (`first`: FastViT).
+   */
   se?: { name: string; rd: number; first?: boolean } | null;
 }
 
@@ -70,6 +73,27 @@ function squeezeExcite(b: Builder, x: Value, p: SeParams): Value {
   const h = b.relu(conv1x1(b, pooled, p.fc1w, p.fc1b, 'fc1'));
   const gate = b.sigmoid(conv1x1(b, h, p.fc2w, p.fc2b, 'fc2'));
   return b.mul(x, gate, 'se');
+}
+
+/**
+ * The same block in fused (inference) form, as timm's `reparameterize()` leaves it: one conv
+ * `<scope>.reparam_conv` with bias, then SE, then act. (PyTorch registers `reparam_conv` last, so
+ * the SE parameters come first in the state_dict.)
+ */
+export function mobileOneBlockFused(b: Builder, x: Value, o: MobileOneBlockOptions): Value {
+  const stride = o.stride ?? 1;
+  const sep = o.se ? seParams(b.child(o.se.name), o.out, o.se.rd) : null;
+  const pad = Math.floor((stride - 1 + (o.k - 1)) / 2);
+  let out = conv2d(b.child('reparam_conv'), x, { out: o.out, k: o.k, stride, pad, groups: o.groups, bias: true });
+  if (sep) out = squeezeExcite(b.child(o.se!.name), out, sep);
+  return activation(b, out, o.act);
+}
+
+/** Checkpoint form a graph is built for: train-time branches, or timm's reparameterized form. */
+export type Form = 'train' | 'fused';
+
+export function mobileOne(b: Builder, x: Value, o: MobileOneBlockOptions, form: Form): Value {
+  return form === 'fused' ? mobileOneBlockFused(b, x, o) : mobileOneBlock(b, x, o);
 }
 
 export function activation(b: Builder, x: Value, act: MobileOneBlockOptions['act']): Value {
@@ -137,27 +161,27 @@ const VARIANTS: Record<string, MobileOneConfig> = {
 function seWidth(c: number): number { return makeDivisible(c / 16, 8, undefined, 0); }
 
 /** One stage: units of (depthwise 3×3 block, pointwise 1×1 block); stride 2 on the first. */
-function mobileOneStage(b: Builder, x: Value, out: number, units: number, cfg: MobileOneConfig, seUnits: number): Value {
+function mobileOneStage(b: Builder, x: Value, out: number, units: number, cfg: MobileOneConfig, seUnits: number, form: Form): Value {
   let y = x;
   for (let u = 0; u < units; u++) {
     const prev = channels(y);
     const se = u >= units - seUnits;
-    y = mobileOneBlock(b.child(2 * u), y, {
+    y = mobileOne(b.child(2 * u), y, {
       out: prev, k: 3, stride: u === 0 ? 2 : 1, groups: prev, act: 'relu', numConvBranches: cfg.k,
       se: se ? { name: 'attn', rd: seWidth(prev) } : null,
-    });
-    y = mobileOneBlock(b.child(2 * u + 1), y, {
+    }, form);
+    y = mobileOne(b.child(2 * u + 1), y, {
       out, k: 1, act: 'relu', numConvBranches: cfg.k,
       se: se ? { name: 'attn', rd: seWidth(out) } : null,
-    });
+    }, form);
   }
   return y;
 }
 
-function buildMobileOne(cfg: MobileOneConfig, b: Builder, x: Value): Value {
-  let y = mobileOneBlock(b.child('stem'), x, { out: cfg.stem, k: 3, stride: 2, act: 'relu', numConvBranches: 1 });
+function buildMobileOne(cfg: MobileOneConfig, b: Builder, x: Value, form: Form): Value {
+  let y = mobileOne(b.child('stem'), x, { out: cfg.stem, k: 3, stride: 2, act: 'relu', numConvBranches: 1 }, form);
   for (let s = 0; s < 4; s++) {
-    y = mobileOneStage(b.child('stages', s), y, BASE[s]! * cfg.wf[s]!, UNITS[s]!, cfg, cfg.se[s]!);
+    y = mobileOneStage(b.child('stages', s), y, BASE[s]! * cfg.wf[s]!, UNITS[s]!, cfg, cfg.se[s]!, form);
   }
   const h = b.child('head');
   return linear(h.child('fc'), h.flatten(h.globalAvgPool(y), 1), 1000);
@@ -175,6 +199,7 @@ for (const [name, cfg] of Object.entries(VARIANTS)) {
     std: IMAGENET_STD,
     numClasses: 1000,
     paperMacs: cfg.paperMacs,
-    build: (b, x) => buildMobileOne(cfg, b, x),
+    build: (b, x) => buildMobileOne(cfg, b, x, 'train'),
+    buildFused: (b, x) => buildMobileOne(cfg, b, x, 'fused'),
   });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerDiff } from './diff.js';
 import { registerExport } from './export.js';
+import { registerInspect } from './inspect.js';
 import { registerList } from './list.js';
 import type { Io } from './main.js';
 import { registerVerify } from './verify.js';
@@ -11,6 +12,7 @@ export type RegisterCommand = (program: Command, io: Io, setCode: (code: number)
 export const COMMANDS: RegisterCommand[] = [
   registerList,
   registerExport,
+  registerInspect,
   registerVerify,
   registerDiff,
 ];

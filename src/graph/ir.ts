@@ -208,6 +208,8 @@ export class Graph {
   constructor(name = 'vitx') { this.name = name; }
 
   get nodes(): ReadonlySet<Node> { return this._nodes; }
+  /** Sequence number the next created node will get. */
+  get nextSeq(): number { return this.seq; }
   get nodeCount(): number { return this._nodes.size; }
 
   /** Looks up a value by name (inputs, initializers, node outputs). */

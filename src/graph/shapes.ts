@@ -366,17 +366,32 @@ export const INFER: Record<string, InferFn> = {
     const axes = ins[3]?.constant ? ins[3].constant.toNumbers().map((a) => normAxis(a, r)) : [...Array(r).keys()];
     const shape = [...x.shape];
     axes.forEach((a, i) => {
-      const n = shape[a];
+      const n = shape[a]!;
+      const extra = pads[i]! + pads[axes.length + i]!;
+      if (extra === 0) return;
       if (typeof n !== 'number') fail('Pad on a symbolic axis');
-      shape[a] = n + pads[i]! + pads[axes.length + i]!;
+      shape[a] = n + extra;
     });
     return [{ dtype: x.dtype, shape }];
   },
 
+  /** Output = `sizes` (input 3), or ⌊dim·scale⌋ from `scales` (input 2); a symbolic dim needs scale 1. */
   Resize: (ins) => {
     const x = t(ins, 0);
-    const sizes = constInts(ins, 3, 'Resize sizes');
-    return [{ dtype: x.dtype, shape: sizes.map((s, i) => (i === 0 ? x.shape[0]! : s)) }];
+    if (ins[3]?.constant) {
+      const sizes = constInts(ins, 3, 'Resize sizes');
+      if (sizes.length !== x.shape.length) fail(`Resize sizes [${sizes}] do not match rank ${x.shape.length}`);
+      return [{ dtype: x.dtype, shape: sizes.map((s, i) => (typeof x.shape[i] === 'number' ? s : x.shape[i]!)) }];
+    }
+    const c = ins[2]?.constant ?? fail('Resize needs constant sizes or scales');
+    const scales = Array.from(c.data as Float32Array);
+    if (scales.length !== x.shape.length) fail(`Resize scales [${scales}] do not match rank ${x.shape.length}`);
+    const shape = x.shape.map((d, i) => {
+      if (typeof d === 'number') return Math.floor(Math.fround(d * scales[i]!));
+      if (scales[i] !== 1) fail(`Resize scale ${scales[i]} on symbolic dimension ${d}`);
+      return d;
+    });
+    return [{ dtype: x.dtype, shape }];
   },
 
   Expand: (ins) => {

@@ -1,35 +1,54 @@
 /**
- * Opset legalization: the one place where IR ops are lowered to what a target opset has.
+ * Opset legalization: the one place where IR ops are written the way a target opset wants them.
+ * The IR accepts either form of the ops whose signature changed between opsets 13 and 21; this
+ * pass rewrites each node into the form its opset defines, lowers ops the opset lacks, and throws
+ * an `OpsetError` for combinations no rewrite can express.
  *
- *   Gelu (IR op, approximate = none | tanh)
- *     opset ≥ 20: kept as Gelu.
- *     below:      none → 0.5·x·(1 + erf(x/√2));  tanh → 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
- *   LayerNormalization
- *     opset ≥ 17: kept.  below: mean/variance decomposition over the normalized axes.
- *   ReduceMean / ReduceSum with an `axes` attribute
- *     opset ≥ 18 (ReduceMean) / ≥ 13 (ReduceSum): axes move to an int64 input.
+ *   Gelu (approximate = none | tanh)        ≥ 20 kept; below: 0.5·x·(1 + erf(x/√2)) or
+ *                                            0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+ *   LayerNormalization                     ≥ 17 kept; below: mean / variance decomposition
+ *   ReduceMean / ReduceMax / ReduceMin /
+ *   ReduceProd / ReduceL1 / ReduceL2 …     ≥ 18 axes as an int64 input; below: `axes` attribute
+ *   ReduceSum, Squeeze, Unsqueeze          axes as an input (≥ 13 for all of vitx's range)
+ *   Split                                  split sizes as an input (≥ 13); `num_outputs` only ≥ 18
+ *   Pad                                    pads as an input; the `axes` input only ≥ 18 (below:
+ *                                          expanded to pads over every axis); mode wrap only ≥ 19
+ *   Resize                                 antialias / axes / keep_aspect_ratio_policy only ≥ 18;
+ *                                          coordinate mode half_pixel_symmetric only ≥ 19
+ *   AveragePool                            `dilations` only ≥ 19 (below: dropped when all 1)
+ *   Cast                                   `saturate` only ≥ 19 (below: dropped)
+ *   GroupNormalization                     only ≥ 21 (its 18 form normalizes differently)
  */
 import { Builder } from '../graph/builder.js';
-import { attr, type Graph, type Node, type Value } from '../graph/ir.js';
-import { Tensor } from '../graph/tensor.js';
+import { type Attrs, attr, type Graph, type Node, type Value } from '../graph/ir.js';
+import { floatToHalf, Tensor } from '../graph/tensor.js';
 
 export const MIN_OPSET = 13;
 export const MAX_OPSET = 21;
 
 export class OpsetError extends Error {}
 
-function builderAt(g: Graph, n: Node): Builder {
-  return new Builder(g, n.name);
-}
+/** Reductions whose `axes` moved from attribute to input at opset 18 (ReduceSum moved at 13). */
+const REDUCE_18 = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']);
 
 function scalar(b: Builder, v: number, name: string, like: Value): Value {
-  return b.constant(name, new Tensor(like.dtype === 'float16' ? 'float16' : 'float32', [], like.dtype === 'float16' ? undefined : Float32Array.of(v)));
+  if (like.dtype === 'float16') return b.constant(name, new Tensor('float16', [], Uint16Array.of(floatToHalf(v))));
+  if (like.dtype !== 'float32') throw new OpsetError(`cannot lower for element type ${like.dtype}`);
+  return b.constant(name, Tensor.scalarF32(v));
 }
 
-function lowerGelu(g: Graph, n: Node): Value {
-  const b = builderAt(g, n);
+function without(attrs: Attrs, ...names: string[]): Record<string, Attrs[string]> {
+  return Object.fromEntries(Object.entries(attrs).filter(([k]) => !names.includes(k)));
+}
+
+function constInts(n: Node, slot: number, what: string, opset: number): number[] {
+  const c = n.inputs[slot]?.constant;
+  if (!c) throw new OpsetError(`${n.op} ${n.name}: ${what} must be a constant to write opset ${opset}`);
+  return c.toNumbers();
+}
+
+function lowerGelu(b: Builder, n: Node): Value {
   const x = n.input(0);
-  if (x.dtype !== 'float32') throw new OpsetError(`Gelu lowering supports float32 (got ${x.dtype}); use opset ≥ 20 for ${x.dtype}`);
   const approx = n.attrString('approximate', 'none');
   let inner: Value;
   if (approx === 'tanh') {
@@ -43,8 +62,7 @@ function lowerGelu(g: Graph, n: Node): Value {
   return b.mul(b.mul(x, onePlus, 'x_mul'), scalar(b, 0.5, 'half', x), 'gelu');
 }
 
-function lowerLayerNorm(g: Graph, n: Node): Value {
-  const b = builderAt(g, n);
+function lowerLayerNorm(b: Builder, n: Node): Value {
   const x = n.input(0);
   const rank = x.shape.length;
   const axis = n.attrInt('axis', -1);
@@ -61,18 +79,90 @@ function lowerLayerNorm(g: Graph, n: Node): Value {
   return bias ? b.add(y, bias, 'shift') : y;
 }
 
-function axesToInput(g: Graph, n: Node): Value {
-  const b = builderAt(g, n);
-  const axes = n.attrInts('axes');
-  const rest = Object.fromEntries(Object.entries(n.attrs).filter(([k]) => k !== 'axes'));
-  return b.op(n.op, [n.input(0), b.ints(axes, 'axes')], rest, n.op);
+/** `axes` attribute → int64 input at `slot` (other inputs kept). */
+function axesToInput(b: Builder, n: Node, name = 'axes'): Value[] {
+  const axes = n.attrInts(name);
+  const ins = [...n.inputs];
+  while (ins.length < 1) ins.push(null);
+  return b.node(n.op, [ins[0]!, b.ints(axes, name), ...ins.slice(2)], without(n.attrs, name), { name: n.op, outputs: n.outputs.length }).outputs;
 }
 
-function axesToAttr(g: Graph, n: Node): Value {
-  const b = builderAt(g, n);
-  const axes = n.input(1).constant;
-  if (!axes) throw new OpsetError(`${n.op} ${n.name}: axes must be constant to write opset < 18`);
-  return b.op(n.op, [n.input(0)], { ...n.attrs, axes: attr.ints(axes.toNumbers()) }, n.op);
+/** int64 input at slot 1 → `axes`-like attribute. */
+function inputToAttr(b: Builder, n: Node, name: string, opset: number): Value[] {
+  const values = constInts(n, 1, name, opset);
+  return b.node(n.op, [n.input(0), ...n.inputs.slice(2)], { ...n.attrs, [name]: attr.ints(values) }, { name: n.op, outputs: n.outputs.length }).outputs;
+}
+
+/** Pad with an `axes` input → pads over every axis (opset < 18). */
+function padAllAxes(b: Builder, n: Node, opset: number): Value[] {
+  const r = n.input(0).shape.length;
+  const axes = constInts(n, 3, 'Pad axes', opset).map((a) => (a < 0 ? a + r : a));
+  const pads = constInts(n, 1, 'Pad pads', opset);
+  const full = new Array<number>(2 * r).fill(0);
+  axes.forEach((a, i) => { full[a] = pads[i]!; full[r + a] = pads[axes.length + i]!; });
+  const value = n.inputs[2] ?? null;
+  return b.node('Pad', value ? [n.input(0), b.ints(full, 'pads'), value] : [n.input(0), b.ints(full, 'pads')], n.attrs, { name: 'Pad' }).outputs;
+}
+
+type Lowering = (b: Builder, n: Node, opset: number) => Value[] | null;
+
+/** Per-op rewrites; null = the node is already valid at this opset. */
+const RULES: Record<string, Lowering> = {
+  Gelu: (b, n, opset) => (opset < 20 ? [lowerGelu(b, n)] : null),
+  LayerNormalization: (b, n, opset) => (opset < 17 ? [lowerLayerNorm(b, n)] : null),
+  ReduceSum: (b, n) => (n.attrs['axes'] ? axesToInput(b, n) : null),
+  Squeeze: (b, n) => (n.attrs['axes'] ? axesToInput(b, n) : null),
+  Unsqueeze: (b, n) => (n.attrs['axes'] ? axesToInput(b, n) : null),
+  Split: (b, n, opset) => {
+    if (n.attrs['split']) return axesToInput(b, n, 'split');
+    if (!n.inputs[1] && n.attrs['num_outputs'] && opset < 18) {
+      return b.node('Split', [n.input(0)], without(n.attrs, 'num_outputs'), { name: 'Split', outputs: n.outputs.length }).outputs;
+    }
+    return null;
+  },
+  Pad: (b, n, opset) => {
+    const mode = n.attrString('mode', 'constant');
+    if (mode === 'wrap' && opset < 19) throw new OpsetError(`Pad ${n.name}: mode 'wrap' needs opset ≥ 19`);
+    if (n.attrs['pads']) {
+      const pads = n.attrInts('pads');
+      const value = n.attrs['value'] ? n.attrFloat('value') : null;
+      const ins = [n.input(0), b.ints(pads, 'pads')];
+      if (value !== null && value !== 0) ins.push(scalar(b, value, 'value', n.input(0)));
+      return b.node('Pad', ins, without(n.attrs, 'pads', 'value'), { name: 'Pad' }).outputs;
+    }
+    return n.inputs[3] && opset < 18 ? padAllAxes(b, n, opset) : null;
+  },
+  Resize: (b, n, opset) => {
+    if (n.attrString('coordinate_transformation_mode', 'half_pixel') === 'half_pixel_symmetric' && opset < 19) {
+      throw new OpsetError(`Resize ${n.name}: coordinate mode half_pixel_symmetric needs opset ≥ 19`);
+    }
+    if (opset >= 18) return null;
+    if (n.attrInt('antialias', 0) !== 0) throw new OpsetError(`Resize ${n.name}: antialias needs opset ≥ 18`);
+    if (n.attrs['axes']) throw new OpsetError(`Resize ${n.name}: the axes attribute needs opset ≥ 18`);
+    if (n.attrString('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw new OpsetError(`Resize ${n.name}: keep_aspect_ratio_policy needs opset ≥ 18`);
+    if (!['antialias', 'keep_aspect_ratio_policy'].some((k) => n.attrs[k])) return null;
+    return b.node('Resize', n.inputs, without(n.attrs, 'antialias', 'keep_aspect_ratio_policy'), { name: 'Resize' }).outputs;
+  },
+  AveragePool: (b, n, opset) => {
+    if (opset >= 19 || !n.attrs['dilations']) return null;
+    if (n.attrInts('dilations').some((d) => d !== 1)) throw new OpsetError(`AveragePool ${n.name}: dilations other than 1 need opset ≥ 19`);
+    return b.node('AveragePool', n.inputs, without(n.attrs, 'dilations'), { name: 'AveragePool' }).outputs;
+  },
+  Cast: (b, n, opset) => (opset < 19 && n.attrs['saturate'] ? b.node('Cast', n.inputs, without(n.attrs, 'saturate'), { name: 'Cast' }).outputs : null),
+  GroupNormalization: (_b, n, opset) => {
+    if (opset < 21) throw new OpsetError(`GroupNormalization ${n.name} needs opset ≥ 21 (opset 18's version normalizes per group with per-group scale)`);
+    return null;
+  },
+};
+
+function reduceRule(b: Builder, n: Node, opset: number): Value[] | null {
+  if (opset >= 18 && n.attrs['axes']) return axesToInput(b, n);
+  if (opset < 18 && n.inputs.length > 1 && n.inputs[1]) return inputToAttr(b, n, 'axes', opset);
+  return null;
+}
+
+function ruleFor(op: string): Lowering | undefined {
+  return RULES[op] ?? (REDUCE_18.has(op) ? reduceRule : undefined);
 }
 
 /** Rewrites `g` in place so that every op is valid at `opset`. */
@@ -80,19 +170,24 @@ export function legalize(g: Graph, opset: number): void {
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new OpsetError(`opset ${opset} is not supported (vitx writes opsets ${MIN_OPSET}…${MAX_OPSET})`);
   }
-  for (const n of [...g.nodes]) {
-    let repl: Value | null = null;
-    if (n.op === 'Gelu' && opset < 20) repl = lowerGelu(g, n);
-    else if (n.op === 'LayerNormalization' && opset < 17) repl = lowerLayerNorm(g, n);
-    else if (n.op === 'ReduceMean' && opset >= 18 && n.attrs['axes']) repl = axesToInput(g, n);
-    else if (n.op === 'ReduceMean' && opset < 18 && n.inputs.length > 1) repl = axesToAttr(g, n);
-    else if (n.op === 'ReduceSum' && n.attrs['axes']) repl = axesToInput(g, n);
-    if (repl) {
-      n.output.replaceAllUsesWith(repl);
-      g.removeNode(n);
-    }
+  g.topoSort();
+  // A worklist: lowerings may emit ops (ReduceMean from LayerNormalization) that need legalizing too.
+  const work = [...g.nodes];
+  while (work.length > 0) {
+    const n = work.shift()!;
+    if (!g.nodes.has(n) || n.domain) continue;
+    const rule = ruleFor(n.op);
+    if (!rule) continue;
+    const before = new Set(g.nodes);
+    const repl = rule(new Builder(g, n.name), n, opset);
+    if (!repl) continue;
+    n.outputs.forEach((o, i) => o.replaceAllUsesWith(repl[i]!));
+    g.removeNode(n);
+    const created = [...g.nodes].filter((m) => !before.has(m));
+    work.push(...created);
+    // a node rewritten into one node of the same op keeps its name
+    const same = created.filter((m) => m.op === n.op);
+    if (same.length === 1) g.renameNode(same[0]!, n.name);
   }
-  // lowered LayerNorm emits attribute-form ReduceMean: legalize those too
-  if (opset >= 18) for (const n of [...g.nodes]) if (n.op === 'ReduceMean' && n.attrs['axes']) { const r = axesToInput(g, n); n.output.replaceAllUsesWith(r); g.removeNode(n); }
   g.topoSort();
 }

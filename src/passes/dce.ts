@@ -2,7 +2,7 @@
  * Dead-code removal: nodes none of whose outputs is used (or a graph output) go, repeatedly;
  * then initializers nothing reads.
  */
-import type { Graph } from '../graph/ir.js';
+import type { Graph, Value } from '../graph/ir.js';
 import type { Pass } from './driver.js';
 
 export function removeDeadCode(g: Graph): number {
@@ -20,6 +20,32 @@ export function removeDeadCode(g: Graph): number {
   }
   for (const v of [...g.initializers.values()]) {
     if (v.uses.size === 0 && !v.isGraphOutput) { g.removeInitializer(v); removed++; }
+  }
+  return removed;
+}
+
+/**
+ * Local dead-code removal after a rewrite: starting from `seeds` (values that may have lost their
+ * last use), removes nodes whose outputs are all unused and initializers nothing reads, following
+ * the inputs of what it removes. Linear in what it removes, not in the graph size.
+ */
+export function removeDeadFrom(g: Graph, seeds: Iterable<Value | null>): number {
+  let removed = 0;
+  const work = [...seeds];
+  while (work.length) {
+    const v = work.pop();
+    if (!v || v.uses.size > 0 || v.isGraphOutput) continue;
+    const n = v.producer;
+    if (n) {
+      if (!g.nodes.has(n) || !n.outputs.every((o) => o.uses.size === 0 && !o.isGraphOutput)) continue;
+      const inputs = [...n.inputs];
+      g.removeNode(n);
+      removed++;
+      work.push(...inputs);
+    } else if (v.isConstant && g.initializers.get(v.name) === v) {
+      g.removeInitializer(v);
+      removed++;
+    }
   }
   return removed;
 }

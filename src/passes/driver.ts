@@ -11,7 +11,7 @@
 import { Builder } from '../graph/builder.js';
 import type { Graph, Node, Value } from '../graph/ir.js';
 import { foldNodes } from './fold-constants.js';
-import { removeDeadCode } from './dce.js';
+import { removeDeadFrom } from './dce.js';
 
 export interface Fail { readonly failed: string }
 export const fail = (reason: string): Fail => ({ failed: reason });
@@ -80,14 +80,15 @@ export function runRules(g: Graph, rules: readonly Rule<any>[], o: RunOptions = 
 }
 
 function applyRewrite(g: Graph, node: Node, rule: Rule<any>, m: unknown, stats: PassStats): void {
-  const before = new Set(g.nodes);
+  const seq0 = g.nextSeq;
   const r = rule.rewrite(m, new Builder(g, node.name));
   const oldNames = r.replace.map(([o]) => o.name);
   for (const [oldV, newV] of r.replace) oldV.replaceAllUsesWith(newV);
-  const created = [...g.nodes].filter((n) => !before.has(n));
+  const created = [...g.nodes].filter((n) => n.seq >= seq0);
+  const seeds = [...r.replace.map(([o]) => o), ...created.flatMap((n) => n.inputs)];
   const folded = foldNodes(g, created);
   stats.folded += folded.count;
-  stats.removed += removeDeadCode(g);
+  stats.removed += removeDeadFrom(g, seeds);
   // Replacement tensors inherit the names of the tensors they replace (so optimized and
   // unoptimized graphs can be compared by name); nodes get the names they asked for.
   r.replace.forEach(([, v], i) => {

@@ -4,10 +4,13 @@
  */
 import type { Graph } from '../graph/ir.js';
 import { verifyGraph } from '../graph/verify.js';
+import { convAffine } from './conv-affine.js';
 import { convBn } from './conv-bn.js';
 import { deadCode } from './dce.js';
 import { type Pass, type PassStats, rulePass, type RunOptions } from './driver.js';
 import { foldConstants } from './fold-constants.js';
+import { identityToConv } from './identity-to-conv.js';
+import { mergeParallelConvs } from './merge-parallel-convs.js';
 import { mergePreNorm } from './pre-norm.js';
 import { SIMPLIFY_RULES } from './simplify.js';
 
@@ -21,12 +24,19 @@ export interface OptimizeOptions extends RunOptions {
 }
 
 export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
+/**
+ * Structural reparameterization (RepVGG/MobileOne/FastViT): layer scales and shifts into convs,
+ * identity and BN-only branches as convs, parallel convs of one input summed into one. With
+ * conv-bn in the same fixed point these collapse a MobileOne block, RepLK, RepMixer and RepCPE
+ * into a single conv each.
+ */
+export const REPARAM = rulePass('reparam', [convBn, convAffine, identityToConv, mergeParallelConvs]);
 export const SIMPLIFY = rulePass('simplify', SIMPLIFY_RULES);
 
 /** Pipeline without structural reparameterization: only output-identical clean-up. */
 export const CLEANUP_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, foldConstants, deadCode];
 
-export const DEFAULT_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, BN_MERGE, SIMPLIFY, foldConstants, deadCode];
+export const DEFAULT_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, BN_MERGE, REPARAM, SIMPLIFY, foldConstants, deadCode];
 
 export interface OptimizeReport {
   passes: { name: string; stats: PassStats }[];

@@ -1,0 +1,103 @@
+/** Shared by the FastViT and MobileOne builder tests: reference runs and fused-form checkpoints. */
+import { expect } from 'vitest';
+import { buildModel } from '../../src/builders/index.js';
+import type { Graph } from '../../src/graph/ir.js';
+import type { Tensor } from '../../src/graph/tensor.js';
+import { verifyGraph } from '../../src/graph/verify.js';
+import { optimize } from '../../src/passes/index.js';
+import { prepareModel, toOnnx, trainableParams } from '../../src/pipeline.js';
+import { runOnnx } from '../../src/runtime/ort.js';
+import { initDeterministic, parameters } from '../../src/weights/load.js';
+import { checkLogits, type LogitCheck, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
+
+export async function runReference(model: string, g: Graph): Promise<LogitCheck> {
+  const x = referenceInput(model);
+  const out = await runOnnx(toOnnx(g), { input: { dtype: 'float32', dims: x.dims, data: x.data } });
+  const logits = out['logits']!;
+  expect(logits.dims).toEqual([1, 1000]);
+  return checkLogits(model, logits.data as Float32Array);
+}
+
+/** Expects logits within the reference tolerance (and the same argmax). */
+export function expectPass(check: LogitCheck): void {
+  expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
+  expect(check.pass).toBe(true);
+}
+
+/** Train-time keys: names, shapes, order and init rules of keys.json, and timm's parameter count. */
+export function expectTrainKeys(model: string): void {
+  const g = buildModel(model);
+  const { keys, expected } = loadReference(model);
+  const ours = parameters(g).map((v) => ({ name: v.name, shape: v.staticShape(), rule: v.initRule }));
+  const theirs = keys.float_tensors.map((e) => ({
+    name: e.name, shape: e.shape,
+    rule: e.rule.replace('bn_calibrated_mean', 'norm_running_mean').replace('bn_calibrated_var', 'norm_running_var'),
+  }));
+  expect(ours).toEqual(theirs);
+  expect(trainableParams(g)).toBe(expected.params);
+}
+
+/** Fused-form keys equal timm's reparameterized state_dict (float tensors, in order). */
+export function expectFusedKeys(model: string): void {
+  const g = buildModel(model, { fused: true });
+  const { keys, expected } = loadReference(model);
+  const theirs = keys.state_dict_reparam!.filter((e) => e.dtype !== 'int64').map((e) => ({ name: e.name, shape: e.shape }));
+  expect(parameters(g).map((v) => ({ name: v.name, shape: v.staticShape() }))).toEqual(theirs);
+  expect(trainableParams(g)).toBe(expected.params_after_reparam);
+}
+
+/** The train-time reference graph after the default pipeline (verified). */
+export function optimizedReference(model: string): Graph {
+  const g = prepareModel(model, { checkpoint: referenceCheckpoint(model) });
+  optimize(g);
+  verifyGraph(g);
+  return g;
+}
+
+/**
+ * A checkpoint in timm's fused form made by vitx's own passes: each `…reparam_conv.*` tensor is
+ * read from the optimized train-time graph by name (a block with a single conv branch has nothing
+ * to merge: its fused conv is the BN-folded `…conv_kxk.0.conv.*`); every other tensor (ConvMlp,
+ * attention, SE, head) comes unchanged from the train-time checkpoint.
+ */
+export function fusedCheckpoint(model: string): Map<string, Tensor> {
+  const train = referenceCheckpoint(model);
+  const opt = optimizedReference(model);
+  const out = new Map<string, Tensor>();
+  for (const p of parameters(buildModel(model, { fused: true }))) {
+    if (!p.name.includes('reparam_conv')) { out.set(p.name, train.get(p.name)!); continue; }
+    const v = opt.initializers.get(p.name) ?? opt.initializers.get(p.name.replace('reparam_conv', 'conv_kxk.0.conv'));
+    expect(v, `${p.name} in the optimized graph`).toBeDefined();
+    out.set(p.name, v!.constant!);
+  }
+  return out;
+}
+
+/**
+ * Smoke tier for one variant at 128×128 with deterministic init: the train-time graph verifies,
+ * serializes and runs (finite [1, 1000] logits); the default pipeline keeps its logits (within
+ * 1e-4 of their magnitude, same argmax); the fused-form graph builds, verifies and runs too.
+ */
+export async function smoke(model: string): Promise<void> {
+  const x = new Float32Array(3 * 128 * 128).map((_, i) => Math.sin(i * 0.01));
+  const run = async (g: Graph): Promise<Float32Array> => {
+    verifyGraph(g);
+    const out = await runOnnx(toOnnx(g), { input: { dtype: 'float32', dims: [1, 3, 128, 128], data: x } });
+    expect(out['logits']!.dims).toEqual([1, 1000]);
+    const logits = out['logits']!.data as Float32Array;
+    expect(logits.every(Number.isFinite)).toBe(true);
+    return logits;
+  };
+  const before = await run(prepareModel(model, { size: [128, 128] }));
+  const g = prepareModel(model, { size: [128, 128] });
+  optimize(g);
+  expect(g.opHistogram().has('BatchNormalization')).toBe(false);
+  const after = await run(g);
+  const scale = Math.max(...before.map(Math.abs));
+  const diff = Math.max(...before.map((v, i) => Math.abs(v - after[i]!)));
+  expect(diff).toBeLessThanOrEqual(1e-4 * scale);
+  expect(after.indexOf(Math.max(...after))).toBe(before.indexOf(Math.max(...before)));
+  const fused = buildModel(model, { size: [128, 128], fused: true });
+  initDeterministic(fused);
+  await run(fused);
+}
