@@ -134,8 +134,9 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       const targets = args.map(resolveTarget);
       if (targets.some((t) => t.kind === 'file') && (f.size || f.weights)) throw new UsageError('--size and --weights apply to model names, not .onnx files');
       const inputs = targets.flatMap((t) => (t.kind === 'file' ? [t.path] : []));
-      for (const [out, flag] of [[f.json, '--json'], [f.saveOutputs, '--save-outputs']] as const) if (out) checkWritable(out, [...inputs, ...(f.weights ? [f.weights] : [])]);
       const refPath = f.reference ?? f.loadOutputs;
+      const readOnly = [...inputs, ...(f.weights ? [f.weights] : []), ...(refPath ? [refPath] : [])];
+      for (const out of [f.json, f.saveOutputs]) if (out) checkWritable(out, readOnly);
       const reference = refPath ? referenceSpec(refPath, f.reference ? '--reference' : '--load-outputs') : undefined;
       if (f.loadOutputs && reference?.kind !== 'outputs') throw new UsageError(`--load-outputs takes saved outputs (.json/.safetensors), not ${f.loadOutputs}`);
       const checkpoint = f.weights ? readSafetensors(readInput(f.weights, 'weights file'), `weights file ${f.weights}`).tensors : undefined;

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { type Backend, BackendUnavailableError, firstLine } from './backend.js';
 import { createSession, loadOrt, runSession } from './ort.js';
-import { checkProbe, probeFeeds, probeModel } from './probe.js';
+import { checkProbe, probeModel } from './probe.js';
 import { noAdapterMessage, prepareWebGpuEnv, type WebGpuEnv } from './webgpu-env.js';
 
 const PROBE_SCRIPT = `

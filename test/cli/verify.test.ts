@@ -10,7 +10,7 @@ import { Tensor } from '../../src/graph/tensor.js';
 import { parseOnnx } from '../../src/onnx/parse.js';
 import { serialize } from '../../src/onnx/serialize.js';
 import { recipeInput } from '../../src/weights/recipe.js';
-import { seededInputs, readSignature } from '../../src/verify/inputs.js';
+import { seededInputs } from '../../src/verify/inputs.js';
 import { tempDir, vitx } from '../helpers/cli.js';
 import { loadReference, referenceInput } from '../helpers/reference.js';
 import { tinyVisionOnnx } from '../helpers/tiny-model.js';

@@ -17,7 +17,6 @@ export function tinyVisionGraph(size = 16, batch: number | 'N' = 1): Graph {
   const dw = conv2d(b.child('block', 'dw'), y, { out: 16, k: 3, groups: 16, dilation: 1 });
   y = b.add(y, b.silu(batchNorm(b.child('block', 'bn'), dw)));
   y = avgPool2d(b, y, { k: 2, stride: 2 });
-  const s = size / 4;
   let t = layerNorm(b.child('attn', 'norm'), toTokens(b, y), 1e-5); // [B, s², 16]
   const q = linear(b.child('attn', 'q'), t, 16), k = linear(b.child('attn', 'k'), t, 16), v = linear(b.child('attn', 'v'), t, 16);
   const att = b.softmax(b.mul(b.matmul(q, b.transpose(k, [0, 2, 1])), b.scalar(0.25, 'scale')));
@@ -28,7 +27,6 @@ export function tinyVisionGraph(size = 16, batch: number | 'N' = 1): Graph {
   b.g.outputs.push(logits);
   b.g.renameValue(logits, 'logits');
   initForTest(b.g);
-  void s;
   return b.g;
 }
 
