@@ -6,7 +6,7 @@ import { type Batch, buildModel, getModel } from './builders/index.js';
 import type { Graph } from './graph/ir.js';
 import type { Tensor } from './graph/tensor.js';
 import { legalize } from './onnx/legalize.js';
-import { optimize, type OptimizeReport } from './passes/index.js';
+import { optimize, type OptimizeReport, type Pass } from './passes/index.js';
 import { serialize } from './onnx/serialize.js';
 import { detectCheckpointForm } from './weights/forms.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
@@ -69,6 +69,8 @@ export interface ExportOptions extends PrepareOptions {
   dataLocation?: string;
   /** 'auto' switches to external data above this many initializer bytes (default 2 GB − 64 MiB). */
   externalAbove?: number;
+  /** With optimize: this pass list instead of the default pipeline (tests, `vitx verify`'s library use). */
+  passes?: readonly Pass[];
 }
 
 export interface ExportResult {
@@ -115,7 +117,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   const nodesBefore = g.opHistogram();
   const t1 = performance.now();
   let passes: OptimizeReport['passes'] = [];
-  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach }).passes;
+  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
   let fp16: Fp16Stats | null = null;
