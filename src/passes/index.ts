@@ -7,6 +7,7 @@ import { verifyGraph } from '../graph/verify.js';
 import { convAffine } from './conv-affine.js';
 import { convBn } from './conv-bn.js';
 import { deadCode } from './dce.js';
+import { attentionScaleIntoQuery } from './attention-scale.js';
 import { type Pass, type PassStats, rulePass, type RunOptions } from './driver.js';
 import { foldConstants } from './fold-constants.js';
 import { identityToConv } from './identity-to-conv.js';
@@ -33,10 +34,10 @@ export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
  */
 export const REPARAM = rulePass('reparam', [convBn, convAffine, identityToConv, mergeParallelConvs]);
 /**
- * Exact shrinking after reparameterization: constant scales move into the Linear weights before
- * them.
+ * Exact shrinking after reparameterization: constant scales (layer scales, the attention scale)
+ * move into the Linear weights before them.
  */
-export const SHRINK = rulePass('shrink', [scaleIntoLinear]);
+export const SHRINK = rulePass('shrink', [scaleIntoLinear, attentionScaleIntoQuery]);
 export const SIMPLIFY = rulePass('simplify', SIMPLIFY_RULES);
 
 /** Pipeline without structural reparameterization: only output-identical clean-up. */
