@@ -8,6 +8,7 @@ import { convAffine } from './conv-affine.js';
 import { convBn } from './conv-bn.js';
 import { deadCode } from './dce.js';
 import { attentionScaleIntoQuery } from './attention-scale.js';
+import { cancelLayout } from './cancel-layout.js';
 import { type Pass, type PassStats, rulePass, type RunOptions } from './driver.js';
 import { foldConstants } from './fold-constants.js';
 import { identityToConv } from './identity-to-conv.js';
@@ -35,9 +36,9 @@ export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
 export const REPARAM = rulePass('reparam', [convBn, convAffine, identityToConv, mergeParallelConvs]);
 /**
  * Exact shrinking after reparameterization: constant scales (layer scales, the attention scale)
- * move into the Linear weights before them.
+ * move into the Linear weights before them; chains of layout ops shrink to their shortest form.
  */
-export const SHRINK = rulePass('shrink', [scaleIntoLinear, attentionScaleIntoQuery]);
+export const SHRINK = rulePass('shrink', [scaleIntoLinear, attentionScaleIntoQuery, cancelLayout]);
 export const SIMPLIFY = rulePass('simplify', SIMPLIFY_RULES);
 
 /** Pipeline without structural reparameterization: only output-identical clean-up. */
