@@ -1,15 +1,18 @@
 /**
- * The library's front door: build → weights → optimize → legalize → serialize. The CLI is a thin
- * layer over these functions.
+ * The library's front door: build → weights → optimize → target rewrites → fp16 → legalize →
+ * lint → serialize (inline or with external data). The CLI is a thin layer over these functions.
  */
 import { type Batch, buildModel, getModel } from './builders/index.js';
 import type { Graph } from './graph/ir.js';
 import type { Tensor } from './graph/tensor.js';
 import { legalize } from './onnx/legalize.js';
-import { optimize, type OptimizeReport } from './passes/index.js';
+import { optimize, type OptimizeReport, type Pass } from './passes/index.js';
 import { serialize } from './onnx/serialize.js';
 import { detectCheckpointForm } from './weights/forms.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
+import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
+import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
+import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 
 export const DEFAULT_OPSET = 17;
 
@@ -43,6 +46,7 @@ export function toOnnx(g: Graph, o: { opset?: number } = {}): Uint8Array {
 }
 
 export interface ExportOptions extends PrepareOptions {
+  /** Opset to write; default the target's (17). */
   opset?: number;
   /** Run the default pass pipeline (default true). */
   optimize?: boolean;
@@ -50,12 +54,37 @@ export interface ExportOptions extends PrepareOptions {
   reparam?: boolean;
   /** Verify the graph after every pass (tests). */
   verifyEach?: boolean;
+  /** Weights and compute: float32 (default) or float16 (passes/fp16.ts). */
+  dtype?: 'fp32' | 'fp16';
+  /** Graph input/output element type with dtype fp16 (default fp32: Casts at the boundary). */
+  io?: 'fp32' | 'fp16';
+  /** Deployment target profile: opset default, rewrites and lint (default 'ort'). */
+  target?: TargetName;
+  /**
+   * Initializers in a side file: true = always, false = never, 'auto' (default) = when they would
+   * not fit a 2 GB protobuf (`externalAbove` bytes).
+   */
+  externalData?: boolean | 'auto';
+  /** Data file name written into the model (default `<model>.onnx.data`). */
+  dataLocation?: string;
+  /** 'auto' switches to external data above this many initializer bytes (default 2 GB − 64 MiB). */
+  externalAbove?: number;
+  /** With optimize: this pass list instead of the default pipeline (tests, `vitx verify`'s library use). */
+  passes?: readonly Pass[];
 }
 
 export interface ExportResult {
+  /** The .onnx file's bytes (without the external data). */
   bytes: Uint8Array;
+  /** The side file when initializers are stored externally. */
+  external: ExternalSerialized | null;
   graph: Graph;
   opset: number;
+  dtype: 'fp32' | 'fp16';
+  target: TargetName;
+  /** The target's lint findings about the written graph (errors first). */
+  findings: Finding[];
+  fp16: Fp16Stats | null;
   /** Parameter count of the train-time graph (timm's count: running statistics excluded). */
   params: number;
   /** Parameter count of the exported graph (all float initializers). */
@@ -71,21 +100,41 @@ export function trainableParams(g: Graph): number {
   return g.paramCount((v) => v.initRule !== null && v.initRule !== 'norm_running_mean' && v.initRule !== 'norm_running_var');
 }
 
+/** Headroom left for nodes, shapes and small tensors below the protobuf limit. */
+const AUTO_EXTERNAL_ABOVE = PROTOBUF_LIMIT - 64 * 2 ** 20;
+
+/**
+ * build → weights → optimize → target rewrites → fp16 → legalize → lint → serialize. Nothing is
+ * written to disk here; the CLI writes `bytes` (and `external`) atomically.
+ */
 export function exportModel(model: string, o: ExportOptions = {}): ExportResult {
   const t0 = performance.now();
+  const target = getTarget(o.target ?? 'ort');
+  const opset = o.opset ?? target.opset;
+  if (o.io === 'fp16' && o.dtype !== 'fp16') throw new TargetError('--io fp16 needs --dtype fp16');
   const g = prepareModel(model, o);
   const params = trainableParams(g);
   const nodesBefore = g.opHistogram();
   const t1 = performance.now();
   let passes: OptimizeReport['passes'] = [];
-  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach }).passes;
+  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
+  if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
+  let fp16: Fp16Stats | null = null;
+  if (o.dtype === 'fp16') fp16 = toFloat16(g, { io: o.io, opset });
+  if (o.target) g.metadata.set('vitx.target', target.name);
   const t2 = performance.now();
-  const opset = o.opset ?? DEFAULT_OPSET;
-  const bytes = toOnnx(g, { opset });
+  legalize(g, opset);
+  const findings = lintFor(g, target, opset);
+  const ext = o.externalData ?? 'auto';
+  const external = ext === true || (ext === 'auto' && initializerBytes(g) > (o.externalAbove ?? AUTO_EXTERNAL_ABOVE))
+    ? serializeExternal(g, { opset, location: o.dataLocation ?? `${model}.onnx.data` })
+    : null;
+  const bytes = external ? external.model : serialize(g, { opset });
   const t3 = performance.now();
   return {
-    bytes, graph: g, opset, params, exportedParams: g.paramCount(), nodesBefore, nodesAfter: g.opHistogram(), passes,
+    bytes, external, graph: g, opset, dtype: o.dtype ?? 'fp32', target: target.name, findings, fp16,
+    params, exportedParams: g.paramCount(), nodesBefore, nodesAfter: g.opHistogram(), passes,
     ms: { build: t1 - t0, optimize: t2 - t1, serialize: t3 - t2 },
   };
 }

@@ -37,22 +37,38 @@ export function checkWritable(path: string, inputs: readonly string[] = []): voi
 
 /** Writes via a temporary file in the same folder and renames: no partial file on failure. */
 export function writeAtomic(path: string, chunks: readonly Uint8Array[]): void {
-  const abs = resolve(path);
-  const tmp = `${abs}.vitx-tmp-${process.pid}`;
-  let fd: number | null = null;
+  writeAtomicMany([[path, chunks]]);
+}
+
+/**
+ * Writes several files atomically as a group: every file goes to a temporary name first (fsynced),
+ * and only when all are complete are they renamed into place, in the order given (so a model is
+ * renamed after its data file). On failure no temporary file is left behind.
+ */
+export function writeAtomicMany(files: readonly (readonly [string, readonly Uint8Array[]])[]): void {
+  const tmps: [string, string][] = [];
+  let current = '';
   try {
-    fd = openSync(tmp, 'w');
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.byteLength) off += writeSync(fd, c, off, c.byteLength - off);
+    for (const [path, chunks] of files) {
+      current = path;
+      const abs = resolve(path);
+      const tmp = `${abs}.vitx-tmp-${process.pid}`;
+      tmps.push([tmp, abs]);
+      let fd: number | null = openSync(tmp, 'w');
+      try {
+        for (const c of chunks) {
+          let off = 0;
+          while (off < c.byteLength) off += writeSync(fd, c, off, c.byteLength - off);
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+        fd = null;
+      }
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, abs);
+    for (const [tmp, abs] of tmps) { current = abs; renameSync(tmp, abs); }
   } catch (e) {
-    if (fd !== null) try { closeSync(fd); } catch { /* already failing */ }
-    try { unlinkSync(tmp); } catch { /* nothing to clean */ }
-    throw new FileError(`cannot write ${path}: ${reason(e)}`);
+    for (const [tmp] of tmps) try { unlinkSync(tmp); } catch { /* nothing to clean */ }
+    throw new FileError(`cannot write ${current}: ${reason(e)}`);
   }
 }

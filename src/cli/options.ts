@@ -1,6 +1,7 @@
 /** Parsers for command-line values; each throws a UsageError naming the flag. */
 import type { Batch } from '../builders/registry.js';
 import { MAX_OPSET, MIN_OPSET } from '../onnx/legalize.js';
+import { TARGETS, type TargetName } from '../targets/index.js';
 import { UsageError } from './errors.js';
 
 export function parseOpset(v: string): number {
@@ -29,5 +30,17 @@ export function parseFloatOpt(flag: string): (v: string) => number {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a non-negative number, got '${v}'`);
     return n;
+  };
+}
+
+export function parseTarget(v: string): TargetName {
+  if (!(v in TARGETS)) throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got '${v}'`);
+  return v as TargetName;
+}
+
+export function parsePrecision(flag: string): (v: string) => 'fp32' | 'fp16' {
+  return (v) => {
+    if (v !== 'fp32' && v !== 'fp16') throw new UsageError(`${flag} must be fp32 or fp16, got '${v}'`);
+    return v;
   };
 }

@@ -16,7 +16,10 @@ export interface SerializeOptions {
   opset: number;
   /** Write value_info for intermediate values (default true). */
   valueInfo?: boolean;
-  /** Tensors at or above this many bytes go to external data (see external.ts); undefined = never. */
+  /**
+   * Floating-point tensors at or above this many bytes go to external data (see external.ts);
+   * integer tensors (shapes, axes, indices) always stay inline, where shape inference reads them.
+   */
   externalData?: { threshold: number; location: string; sink: (t: Tensor) => { offset: number; length: number } };
 }
 
@@ -33,7 +36,8 @@ function typeProto(v: Value): OnnxNs.ITypeProto {
 
 export function tensorProto(name: string, t: Tensor, opts?: SerializeOptions['externalData']): OnnxNs.ITensorProto {
   const base: OnnxNs.ITensorProto = { dims: [...t.shape], dataType: ONNX_DTYPE[t.dtype], name };
-  if (opts && t.data.byteLength >= opts.threshold) {
+  const floating = t.dtype === 'float32' || t.dtype === 'float16' || t.dtype === 'bfloat16' || t.dtype === 'float64';
+  if (opts && floating && t.data.byteLength >= opts.threshold) {
     const { offset, length } = opts.sink(t);
     return {
       ...base,

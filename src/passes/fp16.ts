@@ -20,7 +20,7 @@
  */
 import { Builder } from '../graph/builder.js';
 import { attr, type Graph, type Node, type Value } from '../graph/ir.js';
-import { type DType, floatToHalf, halfToFloat, Tensor } from '../graph/tensor.js';
+import { type DType, floatToHalf, Tensor } from '../graph/tensor.js';
 
 export class Fp16Error extends Error {}
 
@@ -54,14 +54,32 @@ export interface Fp16Stats {
   half: number;
 }
 
+/** float32 → float16 bits, round to nearest even (bulk form of tensor.ts's floatToHalf). */
+function halfBits(src: Float32Array, out: Uint16Array): void {
+  const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    const mant = x & 0x7fffff;
+    if (exp === 0xff) { out[i] = sign | 0x7c00 | (mant ? 0x200 : 0); continue; }
+    const e = exp - 112; // rebias 127 → 15
+    if (e >= 0x1f) { out[i] = sign | 0x7c00; continue; }
+    if (e <= 0) { out[i] = floatToHalf(src[i]!); continue; } // subnormal or zero: the careful path
+    let h = (e << 10) | (mant >>> 13);
+    const rem = mant & 0x1fff;
+    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+    out[i] = sign | h;
+  }
+}
+
 export function halfTensor(t: Tensor, name: string): Tensor {
   const src = t.toFloat32();
   const out = new Uint16Array(src.length);
+  halfBits(src, out);
   let worst = 0;
-  for (let i = 0; i < src.length; i++) {
-    const h = floatToHalf(src[i]!);
-    if (!Number.isFinite(halfToFloat(h)) && Number.isFinite(src[i]!)) worst = Math.max(worst, Math.abs(src[i]!));
-    out[i] = h;
+  for (let i = 0; i < out.length; i++) {
+    if ((out[i]! & 0x7fff) === 0x7c00 && Number.isFinite(src[i]!)) worst = Math.max(worst, Math.abs(src[i]!));
   }
   if (worst > 0) throw new Fp16Error(`${name} holds ${worst.toExponential(3)}, beyond float16's range (65504); export it as fp32`);
   return new Tensor('float16', t.shape, out);

@@ -2,11 +2,24 @@
  * onnxruntime-node sessions (CPU, and the bundled WebGPU execution provider).
  */
 import type { DType } from '../graph/tensor.js';
+import { prepareWebGpuEnv } from './webgpu-env.js';
 
 export interface HostTensor {
   dtype: DType;
   dims: readonly number[];
-  data: Float32Array | BigInt64Array | Uint16Array | Int32Array;
+  data: Float32Array | BigInt64Array | Uint16Array | Int32Array | Float64Array | Int8Array | Uint8Array;
+}
+
+/** onnxruntime's tensor type names for vitx dtypes (bfloat16 has none in onnxruntime-node). */
+export function ortType(dtype: DType): string {
+  if (dtype === 'bfloat16') throw new Error('bfloat16 inputs are not supported by onnxruntime-node');
+  return dtype;
+}
+
+export function dtypeFromOrt(type: string): DType {
+  const known: readonly string[] = ['float32', 'float16', 'float64', 'int64', 'int32', 'int8', 'uint8', 'bool'];
+  if (!known.includes(type)) throw new Error(`onnxruntime returned a ${type} tensor, which vitx does not handle`);
+  return type as DType;
 }
 
 export interface RunOptions {
@@ -15,7 +28,7 @@ export interface RunOptions {
   /** Disable onnxruntime's own graph optimizations (default true: we test *our* graph). */
   disableOptimizations?: boolean;
   intraOpThreads?: number;
-  /** Directory against which external-data locations resolve (file-based sessions). */
+  /** Outputs to fetch (default: all graph outputs). */
   outputNames?: readonly string[];
 }
 
@@ -30,6 +43,7 @@ export type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
 export async function createSession(model: Uint8Array | string, o: RunOptions = {}): Promise<Session> {
   const ort = await loadOrt();
+  if (o.ep === 'webgpu') prepareWebGpuEnv();
   const options = {
     executionProviders: [o.ep ?? 'cpu'],
     graphOptimizationLevel: (o.disableOptimizations ?? true) ? 'disabled' : 'all',
@@ -44,14 +58,12 @@ export async function runSession(session: Session, feeds: Record<string, HostTen
   const ort = await loadOrt();
   const ortFeeds: Record<string, InstanceType<Ort['Tensor']>> = {};
   for (const [k, t] of Object.entries(feeds)) {
-    const type = t.dtype === 'float32' ? 'float32' : t.dtype === 'float16' ? 'float16' : t.dtype === 'int64' ? 'int64' : 'int32';
-    ortFeeds[k] = new ort.Tensor(type, t.data as never, t.dims as number[]);
+    ortFeeds[k] = new ort.Tensor(ortType(t.dtype) as 'float32', t.data as never, t.dims as number[]);
   }
   const res = outputNames ? await session.run(ortFeeds, outputNames as string[]) : await session.run(ortFeeds);
   const out: Record<string, HostTensor> = {};
   for (const [k, v] of Object.entries(res)) {
-    const dtype: DType = v.type === 'float16' ? 'float16' : v.type === 'int64' ? 'int64' : v.type === 'int32' ? 'int32' : 'float32';
-    out[k] = { dtype, dims: [...v.dims], data: v.data as HostTensor['data'] };
+    out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as HostTensor['data'] };
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { floatToHalf, halfToFloat, Tensor } from '../../src/graph/tensor.js';
 import { verifyGraph } from '../../src/graph/verify.js';
 import { legalize } from '../../src/onnx/legalize.js';
 import { serialize } from '../../src/onnx/serialize.js';
-import { Fp16Error, toFloat16 } from '../../src/passes/fp16.js';
+import { Fp16Error, halfTensor, toFloat16 } from '../../src/passes/fp16.js';
 import { type HostTensor, runOnnx } from '../../src/runtime/ort.js';
 import { everyOpGraph } from '../helpers/every-op.js';
 import { seeded } from '../helpers/graphs.js';
@@ -93,6 +93,19 @@ describe('fp16 pass', () => {
   it('is deterministic', () => {
     const write = () => { const g = everyOpGraph(); toFloat16(g, { opset: 17 }); legalize(g, 17); return Buffer.from(serialize(g, { opset: 17 })); };
     expect(write().equals(write())).toBe(true);
+  });
+
+  it('converts weights exactly as the scalar float16 rounding does (normals, subnormals, ties, ±0)', () => {
+    const n = 1 << 18;
+    const a = new Float32Array(n);
+    const bits = new Uint32Array(a.buffer);
+    for (let i = 0; i < n; i++) bits[i] = Math.imul(i, 2654435761) >>> 0;
+    for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!) || Math.abs(a[i]!) > 65000) a[i] = (i - n / 2) * 1e-3;
+    a.set([65504, -65519, 6e-8, 3e-8, 1e-40, -0, 2049, 2051, 1 + 2 ** -11], 0);
+    const h = halfTensor(new Tensor('float32', [n], a), 'w').data as Uint16Array;
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (h[i] !== floatToHalf(a[i]!)) mismatches++;
+    expect(mismatches).toBe(0);
   });
 
   it('refuses weights beyond the float16 range with a one-line error', () => {

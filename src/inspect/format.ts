@@ -1,0 +1,27 @@
+/** Plain-text form of an inspect report (one fact per line; lint findings one per line). */
+import { formatFinding } from '../targets/index.js';
+import type { InspectReport, ValueSummary } from './index.js';
+
+const giga = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(3)} G` : `${(n / 1e6).toFixed(2)} M`);
+const sig = (v: ValueSummary) => `${v.name}: ${v.dtype}[${v.shape.join(', ')}]`;
+
+export function formatReport(r: InspectReport): string {
+  const lines = [
+    `graph    ${r.graph} (opset ${r.opset}${r.producer ? `, written by ${r.producer}` : ''})`,
+    ...(r.metadata['vitx.model'] ? [`model    ${r.metadata['vitx.model']}`] : []),
+    `inputs   ${r.inputs.map(sig).join('; ')}`,
+    `outputs  ${r.outputs.map(sig).join('; ')}`,
+    `params   ${r.params.toLocaleString('en-US')} (${(r.weightBytes / 1e6).toFixed(1)} MB of initializers)`,
+    `MACs     ${giga(r.macs)}${r.dynamicDims.length ? ' per batch item' : ''} (${Object.entries(r.macsByOp).map(([op, n]) => `${op} ${giga(n)}`).join(', ') || 'none'})`,
+    `nodes    ${r.nodes}: ${Object.entries(r.ops).map(([op, n]) => `${op} ${n}`).join(', ')}`,
+    `rank     max ${r.maxRank}${r.maxRankValue ? ` (${r.maxRankValue})` : ''}`,
+    `dynamic  ${r.dynamicDims.length ? r.dynamicDims.join(', ') : 'none (all shapes static)'}`,
+  ];
+  if (r.target) {
+    const errors = r.findings.filter((f) => f.severity === 'error').length;
+    const warnings = r.findings.filter((f) => f.severity === 'warning').length;
+    lines.push(`lint     ${r.target}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${r.findings.length === 0 ? ', clean' : ''}`);
+    for (const f of r.findings) lines.push(`  ${formatFinding(f)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,70 @@
+/**
+ * `inspect`: what an ONNX graph contains and whether a target will take it — parameters, MACs,
+ * op histogram, largest tensor rank, dynamic dimensions, and the target's lint findings.
+ */
+import type { Graph } from '../graph/ir.js';
+import { getTarget, lintFor, type Finding } from '../targets/index.js';
+import { allValues } from '../targets/lint.js';
+import { countMacs } from './macs.js';
+
+export interface ValueSummary { name: string; dtype: string; shape: (number | string)[] }
+
+export interface InspectReport {
+  graph: string;
+  opset: number;
+  producer: string | null;
+  metadata: Record<string, string>;
+  inputs: ValueSummary[];
+  outputs: ValueSummary[];
+  /** Elements of all floating-point initializers. */
+  params: number;
+  /** Bytes of all initializers. */
+  weightBytes: number;
+  /** Multiply-accumulates of Conv, ConvTranspose, MatMul, Gemm (per batch item if the batch is symbolic). */
+  macs: number;
+  macsByOp: Record<string, number>;
+  nodes: number;
+  ops: Record<string, number>;
+  maxRank: number;
+  /** A value of the largest rank (the first in graph order). */
+  maxRankValue: string | null;
+  /** Symbolic dimension names used anywhere in the graph. */
+  dynamicDims: string[];
+  target: string | null;
+  findings: Finding[];
+}
+
+export function inspectGraph(g: Graph, o: { opset: number; producer?: string; target?: string }): InspectReport {
+  g.topoSort();
+  const values = allValues(g);
+  let maxRank = 0, maxRankValue: string | null = null;
+  for (const v of values) if (v.shape.length > maxRank) { maxRank = v.shape.length; maxRankValue = v.name; }
+  const dyn = new Set<string>();
+  for (const v of values) for (const d of v.shape) if (typeof d === 'string') for (const s of d.split('*')) if (!/^\d+$/.test(s)) dyn.add(s);
+  const macs = countMacs(g);
+  let weightBytes = 0;
+  for (const v of g.initializers.values()) weightBytes += v.constant!.data.byteLength;
+  const target = o.target ? getTarget(o.target) : null;
+  const summary = (v: { name: string; dtype: string; shape: readonly (number | string)[] }): ValueSummary => ({ name: v.name, dtype: v.dtype, shape: [...v.shape] });
+  return {
+    graph: g.name,
+    opset: o.opset,
+    producer: o.producer ?? null,
+    metadata: Object.fromEntries([...g.metadata].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+    inputs: g.inputs.map(summary),
+    outputs: g.outputs.map(summary),
+    params: g.paramCount(),
+    weightBytes,
+    macs: macs.total,
+    macsByOp: Object.fromEntries(macs.byOp),
+    nodes: g.nodeCount,
+    ops: Object.fromEntries(g.opHistogram()),
+    maxRank,
+    maxRankValue,
+    dynamicDims: [...dyn].sort(),
+    target: target?.name ?? null,
+    findings: target ? lintFor(g, target, o.opset) : [],
+  };
+}
+
+export { countMacs, nodeMacs } from './macs.js';
