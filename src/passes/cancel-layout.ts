@@ -48,7 +48,6 @@ interface CancelLayout { chain: Node[]; input: Value; steps: Step[] }
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => sameDim(d, b[i]!));
 const sameList = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-const isIdentity = (perm: readonly number[]) => perm.every((p, i) => p === i);
 
 /** The chain's element map: input axes and current axes as lists of atoms. */
 class Atoms {
