@@ -74,17 +74,17 @@ export function formatReport(r: VerifyReport): string {
   lines.push(`  tolerance  |a−b| ≤ ${fmt(r.tolerance.atol)} + ${fmt(r.tolerance.rtol)}·|b|`);
   const multi = r.backends.some((b) => b.outputs.length > 1);
   const W = multi ? 30 : 16;
-  lines.push(`  ${pad('backend', W)}${pad('result', 8)}${pad('max|Δ|', 10)}${pad('mean|Δ|', 10)}${pad('med|Δ|', 10)}${pad('max rel', 10)}${pad('argmax', 8)}${pad('top-5', 8)}${pad('needs atol', 11)}time`);
+  lines.push(`  ${pad('backend', W)}${pad('result', 12)}${pad('max|Δ|', 10)}${pad('mean|Δ|', 10)}${pad('med|Δ|', 10)}${pad('max rel', 10)}${pad('argmax', 8)}${pad('top-5', 8)}${pad('needs atol', 11)}time`);
   for (const b of r.backends) {
     const secs = `${(b.ms / 1000).toFixed(1)} s`;
     if (b.status === 'unavailable' || b.status === 'error') {
-      lines.push(`  ${pad(b.backend, W)}${pad(b.status, 8)}${b.error ?? ''}`);
+      lines.push(`  ${pad(b.backend, W)}${pad(b.status, 12)}${b.error ?? ''}`);
       continue;
     }
     for (const c of b.outputs) {
       const [am, t5] = classText(c);
       const label = multi ? `${b.backend}/${c.name}` : b.backend;
-      lines.push(`  ${pad(label, W)}${pad(c.pass ? 'pass' : 'FAIL', 8)}${pad(fmt(c.abs.max), 10)}${pad(fmt(c.abs.mean), 10)}${pad(fmt(c.abs.median), 10)}${pad(fmt(c.rel.max), 10)}${pad(am, 8)}${pad(t5, 8)}${pad(fmt(c.needsAtol), 11)}${secs}`);
+      lines.push(`  ${pad(label, W)}${pad(c.pass ? 'pass' : 'FAIL', 12)}${pad(fmt(c.abs.max), 10)}${pad(fmt(c.abs.mean), 10)}${pad(fmt(c.abs.median), 10)}${pad(fmt(c.rel.max), 10)}${pad(am, 8)}${pad(t5, 8)}${pad(fmt(c.needsAtol), 11)}${secs}`);
       if (!c.pass) {
         const worst = c.worst ? `; worst at element ${c.worst.index}: ${fmt(c.worst.got)} vs ${fmt(c.worst.expected)}` : '';
         lines.push(`  ${' '.repeat(W)}${c.problem ?? `${c.failing} of ${c.count} elements beyond tolerance${worst}`}`);

@@ -85,7 +85,7 @@ function prepare(target: VerifyTarget, o: VerifyOptions): Prepared {
   if (target.kind === 'file') {
     return { name: target.path, candidate: target.bytes, candidateText: target.path, reference: target.bytes, referenceText: `${target.path} on cpu` };
   }
-  const common = { batch: o.batch ?? 1, size: o.size, checkpoint: o.checkpoint, checkpointName: o.checkpointName, opset: o.opset };
+  const common = { batch: o.batch ?? 1, size: o.size, checkpoint: o.checkpoint, checkpointName: o.checkpointName, opset: o.opset, externalData: false };
   const cand = exportModel(target.model, { ...common, passes: o.passes });
   const pipeline = o.passes ? `passes ${o.passes.map((p) => p.name).join(', ') || '(none)'}` : 'default pipeline';
   const candidateText = `${target.model} optimized (${pipeline}, opset ${cand.opset}, ${o.checkpointName ?? 'deterministic init'})`;

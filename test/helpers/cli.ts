@@ -10,9 +10,9 @@ export const BIN = join(ROOT, 'bin', 'vitx.js');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function vitx(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+export function vitx(args: readonly string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 600_000, maxBuffer: 64 << 20,
+    cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

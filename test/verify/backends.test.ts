@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKEND_NAMES, BackendPool, BackendUnavailableError, parseBackendList } from '../../src/runtime/backend.js';
+import { packTensors, unpackTensors } from '../../src/runtime/pack.js';
 import { compareOutputs } from '../../src/verify/compare.js';
 import { seededInputs, readSignature } from '../../src/verify/inputs.js';
 import { tinyVisionOnnx } from '../helpers/tiny-model.js';
@@ -35,6 +36,24 @@ describe('backends', () => {
       expect(Object.keys(only)).toEqual(['logits']);
     });
   }
+
+  it('packs named tensors of every width into one message and back (8-byte aligned)', () => {
+    const t = {
+      a: { dtype: 'uint8' as const, dims: [3], data: Uint8Array.of(1, 2, 3) },
+      b: { dtype: 'float32' as const, dims: [1, 2], data: Float32Array.of(0.5, -Infinity) },
+      c: { dtype: 'int64' as const, dims: [1], data: BigInt64Array.of(-(2n ** 40n)) },
+      d: { dtype: 'float16' as const, dims: [0], data: new Uint16Array(0) },
+    };
+    const back = unpackTensors(packTensors(t));
+    expect(Object.keys(back)).toEqual(['a', 'b', 'c', 'd']);
+    for (const [k, v] of Object.entries(t)) {
+      expect(back[k]!.dtype).toBe(v.dtype);
+      expect(back[k]!.dims).toEqual(v.dims);
+      expect(Array.from(back[k]!.data as ArrayLike<unknown>)).toEqual(Array.from(v.data as ArrayLike<unknown>));
+      expect(back[k]!.data.byteOffset % 8).toBe(0);
+    }
+    expect(() => unpackTensors(packTensors(t).subarray(0, 40))).toThrow(/runs past the end|truncated/);
+  });
 
   it('parses --ep lists', () => {
     expect(parseBackendList('cpu, wasm,cpu')).toEqual(['cpu', 'wasm']);
