@@ -46,15 +46,15 @@ export function writeAtomic(path: string, chunks: readonly Uint8Array[]): void {
  * renamed after its data file). On failure no temporary file is left behind.
  */
 export function writeAtomicMany(files: readonly (readonly [string, readonly Uint8Array[]])[]): void {
-  const tmps: [string, string][] = [];
+  const tmps: [string, string, string][] = [];
   let current = '';
   try {
     for (const [path, chunks] of files) {
       current = path;
       const abs = resolve(path);
       const tmp = `${abs}.vitx-tmp-${process.pid}`;
-      tmps.push([tmp, abs]);
-      let fd: number | null = openSync(tmp, 'w');
+      tmps.push([tmp, abs, path]);
+      const fd = openSync(tmp, 'w');
       try {
         for (const c of chunks) {
           let off = 0;
@@ -63,10 +63,9 @@ export function writeAtomicMany(files: readonly (readonly [string, readonly Uint
         fsyncSync(fd);
       } finally {
         closeSync(fd);
-        fd = null;
       }
     }
-    for (const [tmp, abs] of tmps) { current = abs; renameSync(tmp, abs); }
+    for (const [tmp, abs, path] of tmps) { current = path; renameSync(tmp, abs); }
   } catch (e) {
     for (const [tmp] of tmps) try { unlinkSync(tmp); } catch { /* nothing to clean */ }
     throw new FileError(`cannot write ${current}: ${reason(e)}`);

@@ -21,7 +21,7 @@ export function registerInspect(program: Command, io: Io, setCode: (code: number
     .option('--json', 'machine-readable output')
     .action((file: string, f: { target?: TargetName; json?: boolean }) => {
       const parsed = readOnnxFile(file);
-      const r = inspectGraph(parsed.graph, { opset: parsed.opset, producer: parsed.producer ? `${parsed.producer}` : undefined, target: f.target });
+      const r = inspectGraph(parsed.graph, { opset: parsed.opset, producer: parsed.producer || undefined, target: f.target });
       io.out(f.json ? `${JSON.stringify(r, null, 2)}\n` : formatReport(r));
       if (countErrors(r.findings) > 0) setCode(EXIT.failure);
     });

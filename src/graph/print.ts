@@ -5,7 +5,8 @@
 import type { Attr, Graph, Value } from './ir.js';
 import { shapeToString } from './shapes.js';
 
-function attrText(a: Attr): string {
+/** An attribute value as printed in graph text and diffs. */
+export function attrText(a: Attr): string {
   switch (a.kind) {
     case 'ints': case 'floats': return `[${a.value.join(',')}]`;
     case 'strings': return `[${a.value.map((s) => JSON.stringify(s)).join(',')}]`;

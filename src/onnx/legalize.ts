@@ -82,9 +82,7 @@ function lowerLayerNorm(b: Builder, n: Node): Value {
 /** `axes` attribute → int64 input at `slot` (other inputs kept). */
 function axesToInput(b: Builder, n: Node, name = 'axes'): Value[] {
   const axes = n.attrInts(name);
-  const ins = [...n.inputs];
-  while (ins.length < 1) ins.push(null);
-  return b.node(n.op, [ins[0]!, b.ints(axes, name), ...ins.slice(2)], without(n.attrs, name), { name: n.op, outputs: n.outputs.length }).outputs;
+  return b.node(n.op, [n.input(0), b.ints(axes, name), ...n.inputs.slice(2)], without(n.attrs, name), { name: n.op, outputs: n.outputs.length }).outputs;
 }
 
 /** int64 input at slot 1 → `axes`-like attribute. */

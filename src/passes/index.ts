@@ -7,11 +7,14 @@ import { verifyGraph } from '../graph/verify.js';
 import { convAffine } from './conv-affine.js';
 import { convBn } from './conv-bn.js';
 import { deadCode } from './dce.js';
+import { attentionScaleIntoQuery } from './attention-scale.js';
+import { cancelLayout } from './cancel-layout.js';
 import { type Pass, type PassStats, rulePass, type RunOptions } from './driver.js';
 import { foldConstants } from './fold-constants.js';
 import { identityToConv } from './identity-to-conv.js';
 import { mergeParallelConvs } from './merge-parallel-convs.js';
 import { mergePreNorm } from './pre-norm.js';
+import { scaleIntoLinear } from './scale-into-linear.js';
 import { SIMPLIFY_RULES } from './simplify.js';
 
 export interface OptimizeOptions extends RunOptions {
@@ -31,12 +34,17 @@ export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
  * into a single conv each.
  */
 export const REPARAM = rulePass('reparam', [convBn, convAffine, identityToConv, mergeParallelConvs]);
+/**
+ * Exact shrinking after reparameterization: constant scales (layer scales, the attention scale)
+ * move into the Linear weights before them; chains of layout ops shrink to their shortest form.
+ */
+export const SHRINK = rulePass('shrink', [scaleIntoLinear, attentionScaleIntoQuery, cancelLayout]);
 export const SIMPLIFY = rulePass('simplify', SIMPLIFY_RULES);
 
 /** Pipeline without structural reparameterization: only output-identical clean-up. */
 export const CLEANUP_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, foldConstants, deadCode];
 
-export const DEFAULT_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, BN_MERGE, REPARAM, SIMPLIFY, foldConstants, deadCode];
+export const DEFAULT_PIPELINE: readonly Pass[] = [foldConstants, SIMPLIFY, BN_MERGE, REPARAM, SHRINK, SIMPLIFY, foldConstants, deadCode];
 
 export interface OptimizeReport {
   passes: { name: string; stats: PassStats }[];

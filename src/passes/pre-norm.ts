@@ -29,7 +29,7 @@ interface Absorber { node: Node; axis: number }
 interface PreNorm { bn: Node; absorbers: Absorber[] }
 
 /** Where the channel axis goes through a carrier op, or null if `n` does not carry it. */
-function carry(n: Node, axis: number, c: number): number | null {
+export function carry(n: Node, axis: number, c: number): number | null {
   const inShape = n.input(0).shape;
   const out = n.outputs[0]!.shape;
   switch (n.op) {

@@ -12,6 +12,7 @@
  * is exposed as an extra graph output, in b's topological order, in chunks of bounded size; the
  * first one beyond tolerance is the first diverging node.
  */
+import { attrText } from '../graph/print.js';
 import { type Attr, type Graph, type Node, type Value } from '../graph/ir.js';
 import { shapeToString } from '../graph/shapes.js';
 import type { Tensor } from '../graph/tensor.js';
@@ -38,15 +39,6 @@ export interface StructuralDiff {
   identical: boolean;
 }
 
-function attrText(a: Attr): string {
-  switch (a.kind) {
-    case 'ints': case 'floats': return `[${a.value.join(',')}]`;
-    case 'strings': return `[${a.value.map((s) => JSON.stringify(s)).join(',')}]`;
-    case 'string': return JSON.stringify(a.value);
-    case 'tensor': return `tensor<${a.value.dtype}${shapeToString(a.value.shape)}>`;
-    default: return String(a.value);
-  }
-}
 
 function sameTensor(x: Tensor, y: Tensor): boolean {
   if (x.dtype !== y.dtype || x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) return false;

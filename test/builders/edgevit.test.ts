@@ -11,15 +11,11 @@ import { parseOnnx } from '../../src/onnx/parse.js';
 import { prepareModel, toOnnx, trainableParams } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { parameters } from '../../src/weights/load.js';
+import { expectPass, expectStatic, expectTrainKeys, runReference } from '../helpers/models.js';
 import { checkLogits, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
 
 const REFERENCE = ['edgevit_xxs', 'edgevit_xs', 'edgevit_s'];
 
-function expectStatic(g: Graph): void {
-  const ops = g.opHistogram();
-  for (const op of ['Shape', 'Einsum', 'ConstantOfShape', 'Range']) expect(ops.get(op), op).toBeUndefined();
-  for (const n of g.nodes) if (n.op === 'Reshape') expect(n.inputs[1]!.isConstant, n.name).toBe(true);
-}
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -30,15 +26,7 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('EdgeViT keys and parameter counts', () => {
   for (const model of REFERENCE) {
     it(`${model}: initializers equal the official state_dict (names, shapes, order, rules); params = official`, () => {
-      const g = buildModel(model);
-      const { keys, expected } = loadReference(model);
-      const ours = parameters(g).map((v) => ({ name: v.name, shape: v.staticShape(), rule: v.initRule }));
-      const theirs = keys.float_tensors.map((e) => ({
-        name: e.name, shape: e.shape,
-        rule: e.rule.replace('bn_calibrated_mean', 'norm_running_mean').replace('bn_calibrated_var', 'norm_running_var'),
-      }));
-      expect(ours).toEqual(theirs);
-      expect(trainableParams(g)).toBe(expected.params);
+      expectTrainKeys(model);
     });
   }
 });
@@ -49,11 +37,7 @@ describe('EdgeViT reference logits (onnxruntime CPU, opset 17, train-time graph)
       const g = prepareModel(model, { checkpoint: referenceCheckpoint(model) });
       const bytes = toOnnx(g);
       expectStatic(parseOnnx(bytes).graph);
-      const x = referenceInput(model);
-      const out = await runOnnx(bytes, { input: { dtype: 'float32', dims: x.dims, data: x.data } });
-      const check = checkLogits(model, out['logits']!.data as Float32Array);
-      expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
-      expect(check.pass).toBe(true);
+      expectPass(await runReference(model, bytes));
     });
   }
 });

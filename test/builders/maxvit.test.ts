@@ -11,31 +11,18 @@ import { parseOnnx } from '../../src/onnx/parse.js';
 import { exportModel, prepareModel, toOnnx, trainableParams } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { parameters } from '../../src/weights/load.js';
+import { expectPass, expectStatic, expectTrainKeys, runReference } from '../helpers/models.js';
 import { checkLogits, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
 
 const REFERENCE = ['maxvit_tiny_tf_224', 'maxvit_small_tf_224'];
 /** timm's counts for the variants without reference folders. */
 const TIMM_PARAMS: Record<string, number> = { maxvit_base_tf_224: 119_467_708, maxvit_large_tf_224: 211_785_560 };
 
-/** Every Reshape target is an initializer; no op computes shapes at run time. */
-function expectStatic(g: Graph): void {
-  const ops = g.opHistogram();
-  for (const op of ['Shape', 'Einsum', 'ConstantOfShape', 'Range']) expect(ops.get(op), op).toBeUndefined();
-  for (const n of g.nodes) if (n.op === 'Reshape') expect(n.inputs[1]!.isConstant, n.name).toBe(true);
-}
 
 describe('MaxViT keys and parameter counts', () => {
   for (const model of REFERENCE) {
     it(`${model}: initializers equal timm's state_dict (names, shapes, order, rules); params = timm's`, () => {
-      const g = buildModel(model);
-      const { keys, expected } = loadReference(model);
-      const ours = parameters(g).map((v) => ({ name: v.name, shape: v.staticShape(), rule: v.initRule }));
-      const theirs = keys.float_tensors.map((e) => ({
-        name: e.name, shape: e.shape,
-        rule: e.rule.replace('bn_calibrated_mean', 'norm_running_mean').replace('bn_calibrated_var', 'norm_running_var'),
-      }));
-      expect(ours).toEqual(theirs);
-      expect(trainableParams(g)).toBe(expected.params);
+      expectTrainKeys(model);
     });
   }
   for (const [model, count] of Object.entries(TIMM_PARAMS)) {
@@ -54,11 +41,7 @@ describe('MaxViT reference logits (onnxruntime CPU, opset 17, train-time graph)'
       const g = prepareModel(model, { checkpoint: referenceCheckpoint(model) });
       const bytes = toOnnx(g);
       expectStatic(model === 'maxvit_tiny_tf_224' ? parseOnnx(bytes).graph : g); // parsing 69 M params back costs seconds
-      const x = referenceInput(model);
-      const out = await runOnnx(bytes, { input: { dtype: 'float32', dims: x.dims, data: x.data } });
-      const check = checkLogits(model, out['logits']!.data as Float32Array);
-      expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
-      expect(check.pass).toBe(true);
+      expectPass(await runReference(model, bytes));
     });
   }
 });

@@ -12,6 +12,7 @@ import { serialize } from '../../src/onnx/serialize.js';
 import { prepareModel, toOnnx, trainableParams } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { parameters } from '../../src/weights/load.js';
+import { expectPass, expectStatic, expectTrainKeys, runReference } from '../helpers/models.js';
 import { checkLogits, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
 
 const REFERENCE = ['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s'];
@@ -38,15 +39,7 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('MobileViT keys and parameter counts', () => {
   for (const model of REFERENCE) {
     it(`${model}: initializers equal timm's state_dict (names, shapes, order, rules); params = timm's`, () => {
-      const g = buildModel(model);
-      const { keys, expected } = loadReference(model);
-      const ours = parameters(g).map((v) => ({ name: v.name, shape: v.staticShape(), rule: v.initRule }));
-      const theirs = keys.float_tensors.map((e) => ({
-        name: e.name, shape: e.shape,
-        rule: e.rule.replace('bn_calibrated_mean', 'norm_running_mean').replace('bn_calibrated_var', 'norm_running_var'),
-      }));
-      expect(ours).toEqual(theirs);
-      expect(trainableParams(g)).toBe(expected.params);
+      expectTrainKeys(model);
     });
   }
 });
@@ -55,11 +48,7 @@ describe('MobileViT reference logits (onnxruntime CPU, opset 17)', () => {
   for (const model of REFERENCE) {
     it(`${model} matches the PyTorch logits`, async () => {
       const g = prepareModel(model, { checkpoint: referenceCheckpoint(model) });
-      const x = referenceInput(model);
-      const out = await runOnnx(toOnnx(g), { input: { dtype: 'float32', dims: x.dims, data: x.data } });
-      const check = checkLogits(model, out['logits']!.data as Float32Array);
-      expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
-      expect(check.pass).toBe(true);
+      expectPass(await runReference(model, toOnnx(g)));
     });
   }
 });

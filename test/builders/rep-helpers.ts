@@ -1,5 +1,7 @@
 /** Shared by the FastViT and MobileOne builder tests: reference runs and fused-form checkpoints. */
 import { expect } from 'vitest';
+import { expectPass, expectTrainKeys, runReference } from '../helpers/models.js';
+export { expectPass, expectTrainKeys, runReference };
 import { buildModel } from '../../src/builders/index.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { Tensor } from '../../src/graph/tensor.js';
@@ -10,32 +12,8 @@ import { runOnnx } from '../../src/runtime/ort.js';
 import { initDeterministic, parameters } from '../../src/weights/load.js';
 import { checkLogits, type LogitCheck, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
 
-export async function runReference(model: string, g: Graph): Promise<LogitCheck> {
-  const x = referenceInput(model);
-  const out = await runOnnx(toOnnx(g), { input: { dtype: 'float32', dims: x.dims, data: x.data } });
-  const logits = out['logits']!;
-  expect(logits.dims).toEqual([1, 1000]);
-  return checkLogits(model, logits.data as Float32Array);
-}
 
-/** Expects logits within the reference tolerance (and the same argmax). */
-export function expectPass(check: LogitCheck): void {
-  expect(check.maxAbsDiff).toBeLessThanOrEqual(check.tolerance);
-  expect(check.pass).toBe(true);
-}
 
-/** Train-time keys: names, shapes, order and init rules of keys.json, and timm's parameter count. */
-export function expectTrainKeys(model: string): void {
-  const g = buildModel(model);
-  const { keys, expected } = loadReference(model);
-  const ours = parameters(g).map((v) => ({ name: v.name, shape: v.staticShape(), rule: v.initRule }));
-  const theirs = keys.float_tensors.map((e) => ({
-    name: e.name, shape: e.shape,
-    rule: e.rule.replace('bn_calibrated_mean', 'norm_running_mean').replace('bn_calibrated_var', 'norm_running_var'),
-  }));
-  expect(ours).toEqual(theirs);
-  expect(trainableParams(g)).toBe(expected.params);
-}
 
 /** Fused-form keys equal timm's reparameterized state_dict (float tensors, in order). */
 export function expectFusedKeys(model: string): void {

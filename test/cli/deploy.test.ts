@@ -52,7 +52,7 @@ describe('vitx export --external-data', () => {
     const j = vitx(['inspect', extModel, '--json', '--target', 'tensorrt']);
     expect(j.code).toBe(0);
     const r = JSON.parse(j.stdout);
-    expect(r.params).toBe(1269977);
+    expect(r.params).toBe(1269968); // float initializers of the optimized export (the 9 attention scales are folded into q)
     expect(r.macs).toBeGreaterThan(0.40e9);
     expect(r.macs).toBeLessThan(0.41e9);
     expect(r.maxRank).toBe(6); // MobileViT's unfold, as built

@@ -73,7 +73,9 @@ describe('static batch 3', () => {
   });
 });
 
-describe.each([['maxvit_tiny_tf_224', 44], ['mobilevit_xxs', 6]] as const)('--target coreml %s', (model, rewrites) => {
+// MaxViT: the 6-D partition Transposes of stages 0–2; stage 3's (one 7×7 window = the whole map)
+// are pure reshapes after cancel-layout and need no rewrite
+describe.each([['maxvit_tiny_tf_224', 36], ['mobilevit_xxs', 6]] as const)('--target coreml %s', (model, rewrites) => {
   it('has no tensor above rank 5, passes the coreml lint and equals the reference at batch 1 and 3', async () => {
     const checkpoint = referenceCheckpoint(model);
     const plain = exportModel(model, { checkpoint, batch: 'dynamic' });
