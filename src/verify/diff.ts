@@ -39,7 +39,6 @@ export interface StructuralDiff {
   identical: boolean;
 }
 
-
 function sameTensor(x: Tensor, y: Tensor): boolean {
   if (x.dtype !== y.dtype || x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) return false;
   return Buffer.from(x.bytes()).equals(Buffer.from(y.bytes()));
