@@ -7,7 +7,7 @@
  *   npm run bench -- nextvit_small …   selected models
  *   VITX_BENCH_RUNS=50 npm run bench   more timed runs
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +78,11 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.model} | ${r.exportS.toFixed(2)} | ${r.nodesTrain} → ${r.nodesOpt} | ${r.bnTrain} → ${r.bnOpt} | ${ms(r.lat[0]!)} → ${ms(r.lat[1]!)} | ${ms(r.lat[2]!)} → ${ms(r.lat[3]!)} |`),
     '',
   ];
-  const out = join(dirname(fileURLToPath(import.meta.url)), wanted.length ? 'results.partial.md' : 'results.md');
+  const here = dirname(fileURLToPath(import.meta.url));
+  // hand-maintained sections (observations from the test suite) follow the generated table
+  const extra = join(here, 'backends.md');
+  if (existsSync(extra)) lines.push(readFileSync(extra, 'utf8'));
+  const out = join(here, wanted.length ? 'results.partial.md' : 'results.md');
   writeFileSync(out, lines.join('\n'));
   process.stderr.write(`wrote ${out}\n`);
 }
