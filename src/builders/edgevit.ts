@@ -22,8 +22,7 @@
 import type { Builder } from '../graph/builder.js';
 import { attr, type Value } from '../graph/ir.js';
 import { batchNorm, conv2d, convTranspose2d, fromTokens, layerNorm, linear, toTokens } from './layers.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from './mobileone.js';
-import { register } from './registry.js';
+import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const SR_RATIOS = [4, 2, 2, 1] as const;
 const PATCH_SIZES = [4, 2, 2, 2] as const;

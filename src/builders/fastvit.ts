@@ -18,8 +18,8 @@
 import type { Builder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
 import { batchNorm, conv2d, fromTokens, linear, makeDivisible, toTokens } from './layers.js';
-import { convBn, type Form, IMAGENET_MEAN, IMAGENET_STD, mobileOne, mobileOneBlock } from './mobileone.js';
-import { register } from './registry.js';
+import { convBn, type Form, mobileOne, mobileOneBlock } from './mobileone.js';
+import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const HEAD_DIM = 32;
 

@@ -25,8 +25,7 @@ import { attr, type Dim, type Value } from '../graph/ir.js';
 import { dimMul } from '../graph/shapes.js';
 import { Tensor } from '../graph/tensor.js';
 import { avgPool2d, batchNorm, conv2d, layerNorm, linear, makeDivisible } from './layers.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from './mobileone.js';
-import { register } from './registry.js';
+import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const BN_EPS = 1e-3;
 const LN_EPS = 1e-5;

@@ -15,10 +15,8 @@
 import type { Builder } from '../graph/builder.js';
 import { attr, type Value } from '../graph/ir.js';
 import { batchNorm, conv2d, linear, makeDivisible } from './layers.js';
-import { register } from './registry.js';
+import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 const BN_EPS = 1e-5;
 
 export interface MobileOneBlockOptions {

@@ -14,7 +14,7 @@
 import type { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Value } from '../graph/ir.js';
 import { avgPool2d, batchNorm, conv2d, fromTokens, linear, makeDivisible } from './layers.js';
-import { register } from './registry.js';
+import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const BN_EPS = 1e-5;
 const HEAD_DIM = 32; // MHCA group width and E-MHSA head size
@@ -169,8 +169,8 @@ function registerVariant(name: keyof typeof VARIANTS): void {
     source: 'timm v1.0.28 timm/models/nextvit.py',
     defaultSize: [224, 224],
     sizeMultiple: 32,
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
     numClasses: 1000,
     paperMacs: cfg.paperMacs,
     build: (b, x) => buildNextVit(cfg, b, x),

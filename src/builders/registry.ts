@@ -8,6 +8,10 @@ import { VITX_VERSION } from '../version.js';
 
 export type Batch = number | 'dynamic';
 
+/** ImageNet preprocessing (timm's IMAGENET_DEFAULT_MEAN / _STD), shared by most checkpoints. */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
 export interface BuildOptions {
   /** Static batch size or 'dynamic' (symbolic dimension "N"). Default 1. */
   batch?: Batch;

@@ -5,7 +5,7 @@
  */
 import { type Attr, attr, Graph, type Value, type ValueType } from '../graph/ir.js';
 import { INFER, inferTypes } from '../graph/shapes.js';
-import { dtypeFromOnnx, Tensor, BYTES_PER_ELEMENT } from '../graph/tensor.js';
+import { dtypeFromOnnx, Tensor } from '../graph/tensor.js';
 import { onnx, type OnnxNs, toNum } from './proto.js';
 
 export class OnnxParseError extends Error {}
@@ -44,7 +44,6 @@ export function tensorFromProto(t: OnnxNs.ITensorProto, resolve?: ExternalResolv
     return Tensor.fromBytes(dtype, shape, resolve(location, offset, length, name));
   }
   if (t.rawData && t.rawData.length > 0) return Tensor.fromBytes(dtype, shape, t.rawData);
-  const n = shape.reduce((a, b) => a * b, 1);
   switch (dtype) {
     case 'float32': return new Tensor(dtype, shape, Float32Array.from(t.floatData ?? []));
     case 'float64': return new Tensor(dtype, shape, Float64Array.from(t.doubleData ?? []));
@@ -54,7 +53,6 @@ export function tensorFromProto(t: OnnxNs.ITensorProto, resolve?: ExternalResolv
     case 'int8': return new Tensor(dtype, shape, Int8Array.from(t.int32Data ?? []));
     case 'uint8': case 'bool': return new Tensor(dtype, shape, Uint8Array.from(t.int32Data ?? []));
   }
-  void n; void BYTES_PER_ELEMENT;
   throw new OnnxParseError(`tensor ${name}: unsupported storage`);
 }
 
