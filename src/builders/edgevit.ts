@@ -21,7 +21,7 @@
  */
 import type { Builder } from '../graph/builder.js';
 import { attr, type Value } from '../graph/ir.js';
-import { batchNorm, conv2d, convTranspose2d, fromTokens, layerNorm, linear, toTokens } from './layers.js';
+import { batchNorm, conv2d, convTranspose2d, fromTokens, layerNorm, linear, toTokens, classifier } from './layers.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const SR_RATIOS = [4, 2, 2, 1] as const;
@@ -159,7 +159,7 @@ function buildEdgeVit(cfg: EdgeVitConfig, b: Builder, x: Value): Value {
     }
   }
   y = batchNorm(b.child('norm'), y, BN_EPS);
-  return linear(b.child('head'), b.flatten(b.globalAvgPool(y), 1), 1000);
+  return classifier(b.child('head'), b.flatten(b.globalAvgPool(y), 1));
 }
 
 for (const [name, cfg] of Object.entries(VARIANTS)) {

@@ -17,7 +17,7 @@
  */
 import type { Builder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
-import { batchNorm, conv2d, fromTokens, linear, makeDivisible, toTokens } from './layers.js';
+import { batchNorm, conv2d, fromTokens, linear, makeDivisible, toTokens, classifier } from './layers.js';
 import { convBn, type Form, mobileOne, mobileOneBlock } from './mobileone.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
@@ -145,7 +145,7 @@ function buildFastVit(cfg: FastVitConfig, b: Builder, x: Value, form: Form): Val
     out: 2 * c, k: 3, groups: c, act: 'gelu', numConvBranches: 1, se: { name: 'se', rd, first: true },
   }, form);
   const h = b.child('head');
-  return linear(h.child('fc'), h.flatten(h.globalAvgPool(y), 1), 1000);
+  return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));
 }
 
 for (const [name, cfg] of Object.entries(VARIANTS)) {

@@ -89,6 +89,15 @@ export function layerNorm(b: Builder, x: Value, eps: number): Value {
  * Gemm(transB=1); higher ranks become MatMul with the transposed weight (folded to a constant by
  * the optimizer) plus Add.
  */
+/**
+ * The model's final classifier Linear, sized by the build context: `numClasses` outputs, or no
+ * layer at all when `numClasses` is 0 (then `x`, the pooled pre-logits, is the model's output, as
+ * timm's `num_classes=0` / `forward_head(x, pre_logits=True)`).
+ */
+export function classifier(b: Builder, x: Value, bias = true): Value {
+  return b.ctx.numClasses > 0 ? linear(b, x, b.ctx.numClasses, bias) : x;
+}
+
 export function linear(b: Builder, x: Value, out: number, bias = true): Value {
   const cin = x.shape[x.shape.length - 1];
   if (typeof cin !== 'number') throw new BuildError(`${b.scope}: feature dimension must be static`);

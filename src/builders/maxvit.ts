@@ -24,7 +24,7 @@ import type { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Value } from '../graph/ir.js';
 import { dimMul } from '../graph/shapes.js';
 import { Tensor } from '../graph/tensor.js';
-import { avgPool2d, batchNorm, conv2d, layerNorm, linear, makeDivisible } from './layers.js';
+import { avgPool2d, batchNorm, conv2d, layerNorm, linear, makeDivisible, classifier } from './layers.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const BN_EPS = 1e-3;
@@ -173,7 +173,7 @@ function buildMaxVit(cfg: MaxVitConfig, b: Builder, x: Value, size: readonly [nu
   const h = b.child('head');
   let z = layerNorm(h.child('norm'), h.flatten(h.globalAvgPool(y), 1), LN_EPS);
   z = h.tanh(linear(h.child('pre_logits', 'fc'), z, cfg.headHidden));
-  return linear(h.child('fc'), z, 1000);
+  return classifier(h.child('fc'), z);
 }
 
 for (const [name, cfg] of Object.entries(VARIANTS)) {

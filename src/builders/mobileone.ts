@@ -14,7 +14,7 @@
  */
 import type { Builder } from '../graph/builder.js';
 import { attr, type Value } from '../graph/ir.js';
-import { batchNorm, conv2d, linear, makeDivisible } from './layers.js';
+import { batchNorm, conv2d, linear, makeDivisible, classifier } from './layers.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const BN_EPS = 1e-5;
@@ -182,7 +182,7 @@ function buildMobileOne(cfg: MobileOneConfig, b: Builder, x: Value, form: Form):
     y = mobileOneStage(b.child('stages', s), y, BASE[s]! * cfg.wf[s]!, UNITS[s]!, cfg, cfg.se[s]!, form);
   }
   const h = b.child('head');
-  return linear(h.child('fc'), h.flatten(h.globalAvgPool(y), 1), 1000);
+  return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));
 }
 
 for (const [name, cfg] of Object.entries(VARIANTS)) {

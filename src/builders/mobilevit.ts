@@ -18,7 +18,7 @@ import type { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Value } from '../graph/ir.js';
 import { dimMul } from '../graph/shapes.js';
 import { Tensor } from '../graph/tensor.js';
-import { batchNorm, conv2d, layerNorm, linear, makeDivisible } from './layers.js';
+import { batchNorm, conv2d, layerNorm, linear, makeDivisible, classifier } from './layers.js';
 import { register } from './registry.js';
 
 const BN_EPS = 1e-5;
@@ -169,7 +169,7 @@ function buildMobileVit(cfg: MobileVitConfig, b: Builder, x: Value): Value {
   });
   y = convNormAct(b.child('final_conv'), y, { out: cfg.finalConv, k: 1, act: true });
   const h = b.child('head');
-  return linear(h.child('fc'), h.flatten(h.globalAvgPool(y), 1), 1000);
+  return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));
 }
 
 for (const [name, cfg] of Object.entries(VARIANTS)) {

@@ -13,7 +13,7 @@
  */
 import type { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Value } from '../graph/ir.js';
-import { avgPool2d, batchNorm, conv2d, fromTokens, linear, makeDivisible } from './layers.js';
+import { avgPool2d, batchNorm, conv2d, fromTokens, linear, makeDivisible, classifier } from './layers.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const BN_EPS = 1e-5;
@@ -157,7 +157,7 @@ function buildNextVit(cfg: NextVitConfig, b: Builder, x: Value): Value {
   });
   x = batchNorm(b.child('norm'), x, BN_EPS);
   const pooled = b.flatten(b.globalAvgPool(x), 1);
-  return linear(b.child('head', 'fc'), pooled, 1000);
+  return classifier(b.child('head', 'fc'), pooled);
 }
 
 function registerVariant(name: keyof typeof VARIANTS): void {

@@ -17,6 +17,8 @@ export interface BuildOptions {
   batch?: Batch;
   /** Input [H, W]; default the variant's default size. */
   size?: readonly [number, number];
+  /** Classifier outputs (default the variant's `numClasses`); 0 = pooled pre-logits, output `embeddings`. */
+  numClasses?: number;
 }
 
 export interface ModelSpec {
@@ -98,20 +100,21 @@ export function checkSize(spec: ModelSpec, size: readonly [number, number]): voi
 
 /**
  * Builds a variant as a complete graph: input `input` [batch, 3, H, W] float32, output `logits`
- * [batch, classes], parameters zero-filled (see weights/load.ts), metadata set.
+ * [batch, classes] (or `embeddings` [batch, features] with `numClasses` 0), parameters zero-filled (see weights/load.ts), metadata set.
  */
 export function buildModel(name: string, o: BuildOptions & { fused?: boolean } = {}): Graph {
   const spec = getModel(name);
   const size = o.size ?? spec.defaultSize;
   checkSize(spec, size);
   const batch = o.batch ?? 1;
-  const b = Builder.create(spec.name);
+  const numClasses = o.numClasses ?? spec.numClasses;
+  const b = Builder.create(spec.name, { numClasses });
   const x = b.input('input', { dtype: 'float32', shape: [batch === 'dynamic' ? 'N' : batch, 3, size[0], size[1]] });
   const build = o.fused ? spec.buildFused : spec.build;
   if (!build) throw new BuildError(`${spec.name} has no fused-form builder`);
   const logits = build.call(spec, b, x, size);
   b.g.outputs.push(logits);
-  b.g.renameValue(logits, 'logits');
+  b.g.renameValue(logits, numClasses > 0 ? 'logits' : 'embeddings');
   const md = b.g.metadata;
   md.set('vitx.model', spec.name);
   md.set('vitx.family', spec.family);

@@ -12,15 +12,42 @@ import { type DType, Tensor } from './tensor.js';
 
 export class BuildError extends Error {}
 
-export class Builder {
-  constructor(readonly g: Graph, readonly scope: string = '') {}
+/**
+ * What a model builder is asked to produce besides its train-time graph; shared by every scope of
+ * one build. Family builders read `numClasses` through `classifier()` (builders/layers.ts) and tap
+ * their stage outputs with `b.feature()` in timm's `feature_info` order.
+ */
+export interface BuildContext {
+  /** Classifier outputs; 0 = no classifier (the head's pooled pre-logits are the output). */
+  numClasses: number;
+  /** Feature maps tapped by `b.feature()`, in call order (= timm's feature_info order). */
+  readonly features: Value[];
+}
 
-  static create(name = 'vitx'): Builder { return new Builder(new Graph(name)); }
+export class Builder {
+  readonly ctx: BuildContext;
+
+  constructor(readonly g: Graph, readonly scope: string = '', ctx?: BuildContext) {
+    this.ctx = ctx ?? { numClasses: 1000, features: [] };
+  }
+
+  static create(name = 'vitx', ctx?: Partial<BuildContext>): Builder {
+    return new Builder(new Graph(name), '', { numClasses: ctx?.numClasses ?? 1000, features: [] });
+  }
 
   child(...parts: (string | number)[]): Builder {
     const tail = parts.map(String).filter((p) => p !== '').join('.');
     if (!tail) return this;
-    return new Builder(this.g, this.scope ? `${this.scope}.${tail}` : tail);
+    return new Builder(this.g, this.scope ? `${this.scope}.${tail}` : tail, this.ctx);
+  }
+
+  /**
+   * Records `x` as the next backbone feature map (timm `features_only=True`: one tap per
+   * `feature_info` entry, in order, NCHW). Returns `x`, so a builder can tap inline.
+   */
+  feature(x: Value): Value {
+    this.ctx.features.push(x);
+    return x;
   }
 
   /** Full key for a name in this scope. */
