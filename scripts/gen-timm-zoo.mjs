@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const zoo = join(root, 'fixtures', 'zoo');
 const index = JSON.parse(readFileSync(join(zoo, 'index.json'), 'utf8'));
+const defaults = JSON.parse(readFileSync(join(zoo, 'default-tags.json'), 'utf8'));
 const out = {};
 for (const name of Object.keys(index).sort()) {
   const d = JSON.parse(readFileSync(join(zoo, `${name}.json`), 'utf8'));
@@ -19,6 +20,7 @@ for (const name of Object.keys(index).sort()) {
     defaultNumClasses: d.default_num_classes,
     defaultInputSize: d.default_input_size,
     featureInfo: d.feature_info.map((f) => ({ module: f.module, channels: f.num_chs, reduction: f.reduction })),
+    defaultTag: defaults[name],
     pretrained: d.pretrained_tags,
   };
 }
@@ -50,7 +52,9 @@ export interface TimmArch {
   defaultNumClasses: number;
   defaultInputSize: [number, number, number];
   featureInfo: { module: string; channels: number; reduction: number }[];
-  /** Full tag name (\`arch.tag\`) → pretrained_cfg, sorted by name (not timm's order: which tag is an architecture's default is not recorded here). */
+  /** timm's default tag (\`pretrained=True\` without a tag); null when timm has no weights. */
+  defaultTag: string | null;
+  /** Full tag name (\`arch.tag\`) → pretrained_cfg, sorted by name (not timm's order: \`defaultTag\` is timm's default, from fixtures/zoo/default-tags.json). */
   pretrained: Record<string, TimmPretrainedCfg>;
 }
 

@@ -26,7 +26,9 @@ export interface TimmArch {
   defaultNumClasses: number;
   defaultInputSize: [number, number, number];
   featureInfo: { module: string; channels: number; reduction: number }[];
-  /** Full tag name (`arch.tag`) → pretrained_cfg, sorted by name (not timm's order: which tag is an architecture's default is not recorded here). */
+  /** timm's default tag (`pretrained=True` without a tag); null when timm has no weights. */
+  defaultTag: string | null;
+  /** Full tag name (`arch.tag`) → pretrained_cfg, sorted by name (not timm's order: `defaultTag` is timm's default, from fixtures/zoo/default-tags.json). */
   pretrained: Record<string, TimmPretrainedCfg>;
 }
 
@@ -63,6 +65,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_ma36.apple_in1k",
   "pretrained": {
    "fastvit_ma36.apple_dist_in1k": {
     "input_size": [
@@ -154,6 +157,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_mci0.apple_mclip",
   "pretrained": {
    "fastvit_mci0.apple_mclip": {
     "input_size": [
@@ -245,6 +249,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_mci1.apple_mclip",
   "pretrained": {
    "fastvit_mci1.apple_mclip": {
     "input_size": [
@@ -308,6 +313,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_mci2.apple_mclip",
   "pretrained": {
    "fastvit_mci2.apple_mclip": {
     "input_size": [
@@ -404,6 +410,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 64
    }
   ],
+  "defaultTag": "fastvit_mci3.apple_mclip2_dfndr2b",
   "pretrained": {
    "fastvit_mci3.apple_mclip2_dfndr2b": {
     "input_size": [
@@ -469,6 +476,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 64
    }
   ],
+  "defaultTag": "fastvit_mci4.apple_mclip2_dfndr2b",
   "pretrained": {
    "fastvit_mci4.apple_mclip2_dfndr2b": {
     "input_size": [
@@ -529,6 +537,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_s12.apple_in1k",
   "pretrained": {
    "fastvit_s12.apple_dist_in1k": {
     "input_size": [
@@ -620,6 +629,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_sa12.apple_in1k",
   "pretrained": {
    "fastvit_sa12.apple_dist_in1k": {
     "input_size": [
@@ -711,6 +721,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_sa24.apple_in1k",
   "pretrained": {
    "fastvit_sa24.apple_dist_in1k": {
     "input_size": [
@@ -802,6 +813,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_sa36.apple_in1k",
   "pretrained": {
    "fastvit_sa36.apple_dist_in1k": {
     "input_size": [
@@ -893,6 +905,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_t12.apple_in1k",
   "pretrained": {
    "fastvit_t12.apple_dist_in1k": {
     "input_size": [
@@ -984,6 +997,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "fastvit_t8.apple_in1k",
   "pretrained": {
    "fastvit_t8.apple_dist_in1k": {
     "input_size": [
@@ -1080,6 +1094,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_base_tf_224.in1k",
   "pretrained": {
    "maxvit_base_tf_224.in1k": {
     "input_size": [
@@ -1170,6 +1185,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_base_tf_384.in1k",
   "pretrained": {
    "maxvit_base_tf_384.in1k": {
     "input_size": [
@@ -1260,6 +1276,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_base_tf_512.in1k",
   "pretrained": {
    "maxvit_base_tf_512.in1k": {
     "input_size": [
@@ -1350,6 +1367,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_large_tf_224.in1k",
   "pretrained": {
    "maxvit_large_tf_224.in1k": {
     "input_size": [
@@ -1440,6 +1458,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_large_tf_384.in1k",
   "pretrained": {
    "maxvit_large_tf_384.in1k": {
     "input_size": [
@@ -1530,6 +1549,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_large_tf_512.in1k",
   "pretrained": {
    "maxvit_large_tf_512.in1k": {
     "input_size": [
@@ -1620,6 +1640,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_nano_rw_256.sw_in1k",
   "pretrained": {
    "maxvit_nano_rw_256.sw_in1k": {
     "input_size": [
@@ -1685,6 +1706,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": null,
   "pretrained": {}
  },
  "maxvit_rmlp_base_rw_224": {
@@ -1724,6 +1746,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_rmlp_base_rw_224.sw_in12k_ft_in1k",
   "pretrained": {
    "maxvit_rmlp_base_rw_224.sw_in12k": {
     "input_size": [
@@ -1814,6 +1837,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_rmlp_base_rw_384.sw_in12k_ft_in1k",
   "pretrained": {
    "maxvit_rmlp_base_rw_384.sw_in12k_ft_in1k": {
     "input_size": [
@@ -1879,6 +1903,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_rmlp_nano_rw_256.sw_in1k",
   "pretrained": {
    "maxvit_rmlp_nano_rw_256.sw_in1k": {
     "input_size": [
@@ -1944,6 +1969,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_rmlp_pico_rw_256.sw_in1k",
   "pretrained": {
    "maxvit_rmlp_pico_rw_256.sw_in1k": {
     "input_size": [
@@ -2009,6 +2035,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_rmlp_small_rw_224.sw_in1k",
   "pretrained": {
    "maxvit_rmlp_small_rw_224.sw_in1k": {
     "input_size": [
@@ -2074,6 +2101,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": null,
   "pretrained": {}
  },
  "maxvit_rmlp_tiny_rw_256": {
@@ -2113,6 +2141,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_rmlp_tiny_rw_256.sw_in1k",
   "pretrained": {
    "maxvit_rmlp_tiny_rw_256.sw_in1k": {
     "input_size": [
@@ -2178,6 +2207,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_small_tf_224.in1k",
   "pretrained": {
    "maxvit_small_tf_224.in1k": {
     "input_size": [
@@ -2243,6 +2273,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_small_tf_384.in1k",
   "pretrained": {
    "maxvit_small_tf_384.in1k": {
     "input_size": [
@@ -2308,6 +2339,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_small_tf_512.in1k",
   "pretrained": {
    "maxvit_small_tf_512.in1k": {
     "input_size": [
@@ -2373,6 +2405,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": null,
   "pretrained": {}
  },
  "maxvit_tiny_rw_224": {
@@ -2412,6 +2445,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_tiny_rw_224.sw_in1k",
   "pretrained": {
    "maxvit_tiny_rw_224.sw_in1k": {
     "input_size": [
@@ -2477,6 +2511,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": null,
   "pretrained": {}
  },
  "maxvit_tiny_tf_224": {
@@ -2516,6 +2551,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_tiny_tf_224.in1k",
   "pretrained": {
    "maxvit_tiny_tf_224.in1k": {
     "input_size": [
@@ -2581,6 +2617,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_tiny_tf_384.in1k",
   "pretrained": {
    "maxvit_tiny_tf_384.in1k": {
     "input_size": [
@@ -2646,6 +2683,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_tiny_tf_512.in1k",
   "pretrained": {
    "maxvit_tiny_tf_512.in1k": {
     "input_size": [
@@ -2711,6 +2749,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_xlarge_tf_224.in21k",
   "pretrained": {
    "maxvit_xlarge_tf_224.in21k": {
     "input_size": [
@@ -2776,6 +2815,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_xlarge_tf_384.in21k_ft_in1k",
   "pretrained": {
    "maxvit_xlarge_tf_384.in21k_ft_in1k": {
     "input_size": [
@@ -2841,6 +2881,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "maxvit_xlarge_tf_512.in21k_ft_in1k",
   "pretrained": {
    "maxvit_xlarge_tf_512.in21k_ft_in1k": {
     "input_size": [
@@ -2906,6 +2947,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobileone_s0.apple_in1k",
   "pretrained": {
    "mobileone_s0.apple_in1k": {
     "input_size": [
@@ -2974,6 +3016,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobileone_s1.apple_in1k",
   "pretrained": {
    "mobileone_s1.apple_in1k": {
     "input_size": [
@@ -3042,6 +3085,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobileone_s2.apple_in1k",
   "pretrained": {
    "mobileone_s2.apple_in1k": {
     "input_size": [
@@ -3110,6 +3154,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobileone_s3.apple_in1k",
   "pretrained": {
    "mobileone_s3.apple_in1k": {
     "input_size": [
@@ -3178,6 +3223,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobileone_s4.apple_in1k",
   "pretrained": {
    "mobileone_s4.apple_in1k": {
     "input_size": [
@@ -3246,6 +3292,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevit_s.cvnets_in1k",
   "pretrained": {
    "mobilevit_s.cvnets_in1k": {
     "input_size": [
@@ -3311,6 +3358,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevit_xs.cvnets_in1k",
   "pretrained": {
    "mobilevit_xs.cvnets_in1k": {
     "input_size": [
@@ -3376,6 +3424,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevit_xxs.cvnets_in1k",
   "pretrained": {
    "mobilevit_xxs.cvnets_in1k": {
     "input_size": [
@@ -3441,6 +3490,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_050.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_050.cvnets_in1k": {
     "input_size": [
@@ -3506,6 +3556,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_075.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_075.cvnets_in1k": {
     "input_size": [
@@ -3571,6 +3622,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_100.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_100.cvnets_in1k": {
     "input_size": [
@@ -3636,6 +3688,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_125.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_125.cvnets_in1k": {
     "input_size": [
@@ -3701,6 +3754,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_150.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_150.cvnets_in1k": {
     "input_size": [
@@ -3816,6 +3870,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_175.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_175.cvnets_in1k": {
     "input_size": [
@@ -3931,6 +3986,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "mobilevitv2_200.cvnets_in1k",
   "pretrained": {
    "mobilevitv2_200.cvnets_in1k": {
     "input_size": [
@@ -4041,6 +4097,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "nextvit_base.bd_in1k",
   "pretrained": {
    "nextvit_base.bd_in1k": {
     "input_size": [
@@ -4176,6 +4233,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "nextvit_large.bd_in1k",
   "pretrained": {
    "nextvit_large.bd_in1k": {
     "input_size": [
@@ -4311,6 +4369,7 @@ export const TIMM_ZOO: Record<string, TimmArch> = {
     "reduction": 32
    }
   ],
+  "defaultTag": "nextvit_small.bd_in1k",
   "pretrained": {
    "nextvit_small.bd_in1k": {
     "input_size": [
