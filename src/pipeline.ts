@@ -30,8 +30,10 @@ export interface PrepareOptions {
  */
 export function prepareModel(model: string, o: PrepareOptions = {}): Graph {
   const form = o.checkpoint ? detectCheckpointForm(getModel(model), o.checkpoint.keys(), o.checkpointName) : 'train';
+  const spec = getModel(model);
   const g = buildModel(model, { batch: o.batch, size: o.size, fused: form === 'fused' });
-  if (o.checkpoint) applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName);
+  const window = spec.relPosWindow?.(o.size ?? spec.defaultSize);
+  if (o.checkpoint) applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName, window);
   else initDeterministic(g);
   if (form === 'fused') g.metadata.set('vitx.checkpoint_form', 'fused');
   g.metadata.set('vitx.weights', o.checkpoint ? (o.checkpointName ?? 'checkpoint') : 'deterministic-init (vitx-fnv1a-golden-v1)');

@@ -362,6 +362,7 @@ for (const [arch, res] of VARIANTS) {
     ...preprocessing(name),
     numClasses: 1000,
     paperMacs: res === 224 ? cfg.paperMacs : undefined,
+    relPosWindow: maxvitWindow,
     build: (b, x, size) => buildMaxVit(cfg, b, x, size),
   });
 }

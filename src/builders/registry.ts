@@ -39,6 +39,8 @@ export interface ModelSpec {
   build(b: Builder, x: Value, size: readonly [number, number]): Value;
   /** Optional: a different graph for checkpoints already in fused (inference) form. */
   buildFused?(b: Builder, x: Value, size: readonly [number, number]): Value;
+  /** Attention window at an input size, for resampling a checkpoint's relative-position tables (weights/resample.ts). */
+  relPosWindow?(size: readonly [number, number]): readonly [number, number];
   /** MACs (multiply-accumulates) the paper reports at the default size, for `vitx inspect`. */
   paperMacs?: number;
 }

@@ -4,6 +4,7 @@
 import type { Graph, Value } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { recipeFill } from './recipe.js';
+import { resampleRelPosTables } from './resample.js';
 
 export class CheckpointError extends Error {}
 
@@ -57,8 +58,13 @@ export function describeDiff(d: CheckpointDiff): string {
   return parts.join('; ');
 }
 
-/** Copies a checkpoint into the graph's parameters; every mismatch is reported in one error. */
-export function applyCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>, what = 'checkpoint'): void {
+/**
+ * Copies a checkpoint into the graph's parameters; every mismatch is reported in one error. With
+ * `relPosWindow` (the model's attention window), relative-position tables of another window size
+ * are first resampled as timm's checkpoint filter does (weights/resample.ts).
+ */
+export function applyCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>, what = 'checkpoint', relPosWindow?: readonly [number, number]): void {
+  if (relPosWindow) ckpt = resampleRelPosTables(ckpt, new Map(parameters(g).map((p) => [p.name, p.staticShape()])), relPosWindow);
   const d = diffCheckpoint(g, ckpt);
   if (d.missing.length || d.unexpected.length || d.misshaped.length) {
     throw new CheckpointError(`${what} does not match the model: ${describeDiff(d)}`);
