@@ -174,6 +174,16 @@ function mbConv(st: Style, b: Builder, x: Value, out: number, stride: number): V
  * (RelPosBiasTf) or query − key (timm's gen_relative_position_index).
  */
 export function relPosIndex(w: Pair, order: 'key-query' | 'query-key'): Tensor {
+  const id = `${w[0]}x${w[1]}:${order}`;
+  let t = INDEX_CACHE.get(id);
+  if (!t) INDEX_CACHE.set(id, t = buildRelPosIndex(w, order));
+  return t;
+}
+
+/** Tensors are immutable by convention, so every attention of a window size shares one index. */
+const INDEX_CACHE = new Map<string, Tensor>();
+
+function buildRelPosIndex(w: Pair, order: 'key-query' | 'query-key'): Tensor {
   const [wh, ww] = w;
   const s = order === 'key-query' ? 1 : -1;
   const idx: number[] = [];
