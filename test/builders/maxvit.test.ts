@@ -131,6 +131,20 @@ describe('MaxViT at other sizes: a checkpoint of another window loads with resam
     expect(got.indexOf(Math.max(...got))).toBe(expected.argmax);
   });
 
+  // fixtures/resample/gen_at_size.py: timm.create_model(model, img_size=…) + checkpoint_filter_fn on the reference weights
+  for (const [model, size, what] of [['maxvit_nano_rw_256', [224, 288], 'flat tables resampled to a 7×9 window'], ['maxvit_rmlp_pico_rw_256', [320, 320], 'MLP biases recomputed for window 10']] as const) {
+    it(`${model} at ${size[0]}×${size[1]} with its ${getModel(model).defaultSize[0]} checkpoint (${what}): timm's logits`, async () => {
+      const expected = JSON.parse(readFileSync(join(FIXTURES, 'resample', `${model}_at_${size[0]}x${size[1]}.json`), 'utf8')) as { logits: number[]; argmax: number };
+      const r = exportModel(model, { size, checkpoint: referenceCheckpoint(model) });
+      const dims = [1, 3, size[0], size[1]];
+      const out = await runOnnx(r.bytes, { input: { dtype: 'float32', dims, data: recipeInput(dims) } });
+      const got = out['logits']!.data as Float32Array;
+      const worst = Math.max(...expected.logits.map((e, i) => Math.abs(got[i]! - e)));
+      expect(worst).toBeLessThanOrEqual(1e-4 * Math.max(...expected.logits.map(Math.abs)));
+      expect(got.indexOf(Math.max(...got))).toBe(expected.argmax);
+    });
+  }
+
   it('an unresampleable table (another head count) is still reported as mis-shaped', () => {
     const ck = referenceCheckpoint('maxvit_nano_rw_256');
     const key = 'stages.0.blocks.0.attn_block.attn.rel_pos.relative_position_bias_table';
@@ -138,8 +152,8 @@ describe('MaxViT at other sizes: a checkpoint of another window loads with resam
     expect(() => prepareModel('maxvit_nano_rw_256', { size: [224, 224], checkpoint: ck })).toThrow(new RegExp(`mis-shaped: ${key.replace(/\./g, '\\.')} \\[225,3\\] \\(model expects \\[169,2\\]\\)`));
   });
 
-  // deterministic init at non-default, non-square sizes: rw flat tables, rmlp MLP, pm, the TF port
-  for (const [model, size] of [['maxvit_nano_rw_256', [224, 288]], ['maxvit_rmlp_pico_rw_256', [384, 320]], ['maxvit_tiny_pm_256', [192, 192]], ['maxvit_tiny_tf_224', [64, 96]]] as const) {
+  // deterministic init at non-default, also non-square sizes: rmlp MLP, pm, the TF port
+  for (const [model, size] of [['maxvit_rmlp_pico_rw_256', [384, 320]], ['maxvit_tiny_pm_256', [192, 192]], ['maxvit_tiny_tf_224', [64, 96]]] as const) {
     it(`${model} at ${size[0]}×${size[1]}, deterministic init → finite logits after the passes`, async () => {
       const r = exportModel(model, { size });
       const dims = [1, 3, size[0], size[1]];
