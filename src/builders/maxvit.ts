@@ -11,8 +11,8 @@
  *   head (other _rw_):      LayerNorm (per pixel) → mean over H,W → Linear
  *
  *   MaxViT block:  x = MBConv(x);  x → NHWC;  x = PartitionAttn_block(x);  x = PartitionAttn_grid(x);  → NCHW
- *   _pm_ block:    x = MBConv(MBConv(x));  x → NHWC;
- *                  x = x + proj-concat(Attn_block(LN(x)), Attn_grid(LN(x)));  x = x + MLP(LN(x));  → NCHW
+ *   _pm_ block:    x = MBConv(MBConv(x));  x → NHWC;  y = LN(x);
+ *                  x = x + concat(Attn_block(y), Attn_grid(y)) (C/2 channels each);  x = x + MLP(LN(x));  → NCHW
  *   MBConv:        shortcut = stride 2 ? expand1×1(AvgPool2×2(x)) : x
  *                  y = BN_pre(x) → 1×1 (4·C) → BN → act → dw3×3 (stride) → BN → act
  *                      → SE (mean → 1×1 → SiLU → 1×1 → sigmoid, ·) → 1×1 (C_out);  out = y + shortcut
@@ -173,7 +173,7 @@ function mbConv(st: Style, b: Builder, x: Value, out: number, stride: number): V
  * (query (i,j), key (x,y)) = (dy + wh−1)·(2ww−1) + (dx + ww−1) with (dy, dx) = key − query
  * (RelPosBiasTf) or query − key (timm's gen_relative_position_index).
  */
-export function relPosIndex(w: Pair, order: 'key-query' | 'query-key'): Tensor {
+function relPosIndex(w: Pair, order: 'key-query' | 'query-key'): Tensor {
   const id = `${w[0]}x${w[1]}:${order}`;
   let t = INDEX_CACHE.get(id);
   if (!t) INDEX_CACHE.set(id, t = buildRelPosIndex(w, order));
@@ -213,7 +213,7 @@ function relPosBias(b: Builder, heads: number, w: Pair): Value {
 }
 
 /** RelPosMlp ('cr' mode): log-spaced offsets sign(d)·ln(1+|d|), rows (dy, dx) in raster order, float32. */
-export function relLogCoords(w: Pair): Tensor {
+function relLogCoords(w: Pair): Tensor {
   const v: number[] = [];
   const f = (d: number) => Math.fround(Math.sign(d) * Math.fround(Math.log(1 + Math.abs(d))));
   for (let dy = -(w[0] - 1); dy < w[0]; dy++) for (let dx = -(w[1] - 1); dx < w[1]; dx++) v.push(f(dy), f(dx));
