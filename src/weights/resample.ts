@@ -71,14 +71,14 @@ function resamplePlane(at: (i: number, j: number) => number, src: readonly [numb
 /**
  * `table` resampled to the (2·wh−1)×(2·ww−1) offset grid of `window`, in the layout of `newShape`
  * ([heads, th, tw] or [th·tw, heads]); null when the two shapes are not tables of one kind
- * (different head counts, a non-square flat source, prefix tokens).
+ * (different head counts, a non-square flat source, prefix tokens, an even side: not 2w−1).
  */
 export function resizeRelPosBiasTable(table: Tensor, window: readonly [number, number], newShape: readonly number[]): Tensor | null {
   const dst: [number, number] = [2 * window[0] - 1, 2 * window[1] - 1];
   const z = table.toFloat32();
   if (table.shape.length === 3 && newShape.length === 3) {
     const [heads, sh, sw] = table.shape as [number, number, number];
-    if (newShape[0] !== heads || newShape[1] !== dst[0] || newShape[2] !== dst[1]) return null;
+    if (newShape[0] !== heads || newShape[1] !== dst[0] || newShape[2] !== dst[1] || sh % 2 === 0 || sw % 2 === 0) return null;
     const out = new Float32Array(heads * dst[0] * dst[1]);
     for (let h = 0; h < heads; h++) {
       const plane = resamplePlane((i, j) => z[(h * sh + i) * sw + j]!, [sh, sw], dst);
@@ -89,7 +89,7 @@ export function resizeRelPosBiasTable(table: Tensor, window: readonly [number, n
   if (table.shape.length === 2 && newShape.length === 2) {
     const [n, heads] = table.shape as [number, number];
     const s = Math.round(Math.sqrt(n));
-    if (newShape[1] !== heads || newShape[0] !== dst[0] * dst[1] || s * s !== n) return null;
+    if (newShape[1] !== heads || newShape[0] !== dst[0] * dst[1] || s * s !== n || s % 2 === 0) return null;
     const out = new Float32Array(dst[0] * dst[1] * heads);
     for (let h = 0; h < heads; h++) {
       const plane = resamplePlane((i, j) => z[(i * s + j) * heads + h]!, [s, s], dst);

@@ -41,4 +41,11 @@ describe('resampleRelPosTables', () => {
     expect(out.get('c.weight')).toBe(other);
     expect(out.get('d.relative_position_bias_table')).toBe(src); // left for the key check to report
   });
+
+  it('refuses tables that are not (2w−1)-sided offset grids', () => {
+    expect(resizeRelPosBiasTable(Tensor.f32([2, 14, 14]), [12, 12], [2, 23, 23])).toBeNull();
+    expect(resizeRelPosBiasTable(Tensor.f32([196, 2]), [12, 12], [529, 2])).toBeNull();
+    expect(resizeRelPosBiasTable(Tensor.f32([200, 2]), [12, 12], [529, 2])).toBeNull();
+    expect(resizeRelPosBiasTable(Tensor.f32([2, 13, 13]), [12, 12], [529, 2])).toBeNull();
+  });
 });
