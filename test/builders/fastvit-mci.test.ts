@@ -11,6 +11,7 @@ import { TIMM_ZOO } from '../../src/builders/timm-zoo.js';
 import { verifyGraph } from '../../src/graph/verify.js';
 import { prepareModel } from '../../src/pipeline.js';
 import { referenceCheckpoint } from '../helpers/reference.js';
+import { expectFeatureTaps } from '../helpers/zoo.js';
 import { expectFusedKeys, expectPass, expectTrainKeys, fusedCheckpoint, optimizedReference, runReference } from './rep-helpers.js';
 
 const MODEL = 'fastvit_mci0';
@@ -61,6 +62,10 @@ describe('FastViT MCi variants and heads', () => {
     const g = buildModel(MODEL, { numClasses: 0 });
     expect(g.outputs.map((v) => [v.name, v.shape])).toEqual([['embeddings', [1, 1024]]]);
     expect(g.initializers.has('head.fc.weight')).toBe(false);
+  });
+
+  it('feature taps (b.feature) of every FastViT variant follow timm\'s feature_info (one per stage)', () => {
+    for (const s of listModels().filter((m) => m.family === 'fastvit')) expectFeatureTaps(s.name);
   });
 
   it('MCi3 / MCi4: five stages (/64), so sizes are multiples of 64; both forms build with a dynamic batch', () => {

@@ -12,6 +12,7 @@ import { exportModel, prepareModel, toOnnx } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { expectPass, expectStatic, expectTrainKeys, runReference } from '../helpers/models.js';
 import { referenceCheckpoint } from '../helpers/reference.js';
+import { expectFeatureTaps } from '../helpers/zoo.js';
 
 const MODEL = 'mobilevitv2_050';
 
@@ -90,6 +91,10 @@ describe('MobileViT v2 variants, sizes and targets', () => {
       expectPass(await runReference(MODEL, r.bytes));
     });
   }
+
+  it('feature taps (b.feature) of every width follow timm\'s feature_info (stages 0–3, final_conv)', () => {
+    for (const s of listModels().filter((m) => m.name.startsWith('mobilevitv2'))) expectFeatureTaps(s.name);
+  });
 
   it('rejects sizes that are not multiples of 32', () => {
     expect(() => buildModel(MODEL, { size: [240, 256] })).toThrow(/multiple of 32/);

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { getModel } from '../../src/builders/registry.js';
+import { Builder } from '../../src/graph/builder.js';
 import { exportModel } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { recipeInput } from '../../src/weights/recipe.js';
@@ -37,6 +39,20 @@ export const ARCHITECTURES: Readonly<Record<string, readonly string[]>> = {
 };
 
 export const ZOO_ARCHITECTURES = Object.entries(ARCHITECTURES).flatMap(([family, names]) => names.map((name) => ({ family, name })));
+
+/** timm's `feature_info` of an architecture: module, channels, reduction (what `features_only=True` returns). */
+export function zooFeatureInfo(name: string): { module: string; num_chs: number; reduction: number }[] {
+  return (JSON.parse(readFileSync(join(ZOO, `${name}.json`), 'utf8')) as { feature_info: { module: string; num_chs: number; reduction: number }[] }).feature_info;
+}
+
+/** The builder's `b.feature()` taps at the default size have timm's feature_info channels and reductions, in order. */
+export function expectFeatureTaps(name: string): void {
+  const spec = getModel(name);
+  const [h, w] = spec.defaultSize;
+  const b = Builder.create(name, { numClasses: spec.numClasses });
+  spec.build(b, b.input('input', { dtype: 'float32', shape: [1, 3, h, w] }), [h, w]);
+  expect(b.ctx.features.map((v) => v.shape)).toEqual(zooFeatureInfo(name).map((f) => [1, f.num_chs, h / f.reduction, w / f.reduction]));
+}
 
 export interface ZooIndexEntry {
   family: string;
