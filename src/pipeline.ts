@@ -22,6 +22,8 @@ export interface PrepareOptions {
   /** Checkpoint tensors by key; absent → deterministic initialization. */
   checkpoint?: ReadonlyMap<string, Tensor>;
   checkpointName?: string;
+  /** Classifier outputs (default the model's); 0 = pooled embedding output. */
+  numClasses?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface PrepareOptions {
 export function prepareModel(model: string, o: PrepareOptions = {}): Graph {
   const form = o.checkpoint ? detectCheckpointForm(getModel(model), o.checkpoint.keys(), o.checkpointName) : 'train';
   const spec = getModel(model);
-  const g = buildModel(model, { batch: o.batch, size: o.size, fused: form === 'fused' });
+  const g = buildModel(model, { batch: o.batch, size: o.size, numClasses: o.numClasses, fused: form === 'fused' });
   const window = spec.relPosWindow?.(o.size ?? spec.defaultSize);
   if (o.checkpoint) applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName, window);
   else initDeterministic(g);

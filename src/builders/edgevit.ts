@@ -36,13 +36,15 @@ interface EdgeVitConfig {
   dims: readonly [number, number, number, number];
   headDim: number;
   paperMacs: number;
+  /** Trainable parameters with the 1000-class head (the official code's count). */
+  params: number;
 }
 
 // Paper Table 1 / official edgevit_xxs|xs|s
 const VARIANTS: Record<string, EdgeVitConfig> = {
-  edgevit_xxs: { depths: [1, 1, 3, 2], dims: [36, 72, 144, 288], headDim: 36, paperMacs: 0.6e9 },
-  edgevit_xs: { depths: [1, 1, 3, 1], dims: [48, 96, 240, 384], headDim: 48, paperMacs: 1.1e9 },
-  edgevit_s: { depths: [1, 2, 5, 3], dims: [48, 96, 240, 384], headDim: 48, paperMacs: 1.9e9 },
+  edgevit_xxs: { depths: [1, 1, 3, 2], dims: [36, 72, 144, 288], headDim: 36, paperMacs: 0.6e9, params: 4_067_704 },
+  edgevit_xs: { depths: [1, 1, 3, 1], dims: [48, 96, 240, 384], headDim: 48, paperMacs: 1.1e9, params: 6_770_056 },
+  edgevit_s: { depths: [1, 2, 5, 3], dims: [48, 96, 240, 384], headDim: 48, paperMacs: 1.9e9, params: 13_108_168 },
 };
 
 function channels(x: Value): number { return x.shape[1] as number; }
@@ -176,6 +178,7 @@ for (const [name, cfg] of Object.entries(VARIANTS)) {
     std: IMAGENET_STD,
     numClasses: 1000,
     paperMacs: cfg.paperMacs,
+    params: cfg.params,
     build: (b, x) => buildEdgeVit(cfg, b, x),
   });
 }

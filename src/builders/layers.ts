@@ -101,8 +101,23 @@ export function classifier(b: Builder, x: Value, bias = true): Value {
 export function linear(b: Builder, x: Value, out: number, bias = true): Value {
   const cin = x.shape[x.shape.length - 1];
   if (typeof cin !== 'number') throw new BuildError(`${b.scope}: feature dimension must be static`);
-  const w = b.param('weight', [out, cin], 'affine_weight');
-  const bv = bias ? b.param('bias', [out], 'affine_bias') : null;
+  return applyLinear(b, x, linearParams(b, cin, out, bias));
+}
+
+/** A Linear layer's parameters (`<scope>.weight` [out, in], `<scope>.bias`), created now and applied later. */
+export interface LinearParams { w: Value; bias: Value | null }
+
+/**
+ * Creates a Linear layer's parameters without applying it: for checkpoints that list a layer
+ * before a layer that runs earlier (Next-ViT's E-MHSA: q, k, v, proj, then the k/v norm).
+ */
+export function linearParams(b: Builder, cin: number, out: number, bias = true): LinearParams {
+  return { w: b.param('weight', [out, cin], 'affine_weight'), bias: bias ? b.param('bias', [out], 'affine_bias') : null };
+}
+
+/** Applies a Linear layer created by `linearParams` (same graph form as `linear`). */
+export function applyLinear(b: Builder, x: Value, p: LinearParams): Value {
+  const { w, bias: bv } = p;
   if (x.shape.length === 2) {
     return b.op('Gemm', bv ? [x, w, bv] : [x, w], { alpha: attr.float(1), beta: attr.float(1), transA: attr.int(0), transB: attr.int(1) }, '');
   }

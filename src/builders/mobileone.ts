@@ -49,7 +49,7 @@ export function convBn(b: Builder, x: Value, o: { out: number; k: number; stride
 
 interface SeParams { fc1w: Value; fc1b: Value; fc2w: Value; fc2b: Value }
 
-function seParams(b: Builder, c: number, rd: number): SeParams {
+export function seParams(b: Builder, c: number, rd: number): SeParams {
   return {
     fc1w: b.param('fc1.weight', [rd, c, 1, 1], 'affine_weight'),
     fc1b: b.param('fc1.bias', [rd], 'affine_bias'),
@@ -66,7 +66,7 @@ function conv1x1(b: Builder, x: Value, w: Value, bias: Value, name: string): Val
 }
 
 /** Squeeze-excite (timm SEModule): x · sigmoid(fc2(relu(fc1(mean_hw(x))))). */
-function squeezeExcite(b: Builder, x: Value, p: SeParams): Value {
+export function squeezeExcite(b: Builder, x: Value, p: SeParams): Value {
   const pooled = b.globalAvgPool(x);
   const h = b.relu(conv1x1(b, pooled, p.fc1w, p.fc1b, 'fc1'));
   const gate = b.sigmoid(conv1x1(b, h, p.fc2w, p.fc2b, 'fc2'));

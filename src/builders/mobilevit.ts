@@ -13,6 +13,18 @@
  *                            → conv_proj (1×1 d→C, BN, SiLU) → conv_fusion(concat[x, y]) (3×3 2C→C, BN, SiLU)
  *   Unfold (closed form):    sequence b·4 + (r·2 + s), token ih·nw + iw = x[b, :, 2·ih + r, 2·iw + s]
  *   At odd feature maps the block resizes bilinearly (half-pixel) up to even before unfolding and back after.
+ *
+ * MobileViT v2 — "Separable Self-attention for Mobile Vision Transformers", Mehta & Rastegari,
+ * TMLR 2023 (arXiv 2206.02680). timm `mobilevitv2_050 … _200` (width multiplier m):
+ *   stem 3×3 s2 (32m) → stage 0: IR (64m) → stage 1: 2 IR (128m, first s2)
+ *     → stages 2..4: IR s2 + MobileViT-v2 block (256m, 384m, 512m; d = C/2; depth 2, 4, 3) → pool → fc
+ *   IR expansion 2 (of the input width); no final conv (timm's `final_conv` is Identity).
+ *   MobileViT-v2 block: [resize to even, align_corners] → conv_kxk (dw 3×3, BN, SiLU) → conv_1x1 (C→d)
+ *     → unfold to [B, d, P = 4, N] → L × linear transformer → GN → fold → conv_proj (1×1 d→C, BN)
+ *   Linear transformer (pre-norm):  x += attn(GN1(x));  x += fc2(SiLU(fc1(GN2(x))))   (1×1 convs)
+ *   Separable attention on [B, d, P, N]:  [q | k | v] = qkv_proj(x) (1 + d + d channels)
+ *     c = Σ_N k ⊙ softmax_N(q)  ([B, d, P, 1]);  y = out_proj(relu(v) ⊙ c)
+ *   GN = GroupNorm(1 group, eps 1e-5): statistics over all of C·P·N per sample, then a per-channel affine.
  */
 import type { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Value } from '../graph/ir.js';
@@ -75,15 +87,15 @@ function invertedResidual(b: Builder, x: Value, out: number, stride: number, exp
 }
 
 /**
- * Bilinear resize with align_corners=False and no antialias (PyTorch `F.interpolate`), as ONNX
- * Resize(linear, half_pixel). Static batch: a `sizes` input; symbolic batch: `scales` (opset < 18
+ * Bilinear resize without antialias (PyTorch `F.interpolate`), as ONNX Resize(linear, half_pixel),
+ * or Resize(linear, align_corners) for align_corners=True (MobileViT v2). Static batch: a `sizes` input; symbolic batch: `scales` (opset < 18
  * needs all dims) rounded up to the next float32 so that ⌊in·scale⌋ is the wanted size.
  */
-function resizeBilinear(b: Builder, x: Value, h: number, w: number): Value {
+function resizeBilinear(b: Builder, x: Value, h: number, w: number, alignCorners = false): Value {
   const [n, c, h0, w0] = x.shape as [Dim, number, number, number];
   const attrs = {
     mode: attr.string('linear'),
-    coordinate_transformation_mode: attr.string('half_pixel'),
+    coordinate_transformation_mode: attr.string(alignCorners ? 'align_corners' : 'half_pixel'),
     nearest_mode: attr.string('floor'),
     cubic_coeff_a: attr.float(-0.75),
     exclude_outside: attr.int(0),
@@ -172,6 +184,104 @@ function buildMobileVit(cfg: MobileVitConfig, b: Builder, x: Value): Value {
   return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));
 }
 
+// ---------------------------------------------------------------- MobileViT v2
+
+const GN_EPS = 1e-5;
+
+/** timm `_mobilevitv2_cfg(multiplier)`: widths int(c·m) of (64, 128, 256, 384, 512), stem int(32·m). */
+const V2_VARIANTS: Record<string, number> = {
+  mobilevitv2_050: 0.5, mobilevitv2_075: 0.75, mobilevitv2_100: 1.0, mobilevitv2_125: 1.25,
+  mobilevitv2_150: 1.5, mobilevitv2_175: 1.75, mobilevitv2_200: 2.0,
+};
+const V2_DEPTHS = [2, 4, 3] as const;
+
+/**
+ * GroupNorm with one group (timm GroupNorm1) on [B, C, …]: InstanceNormalization of the sample
+ * flattened to [B, 1, C·…] (unit scale, zero bias), then `<scope>.weight` / `<scope>.bias` per channel.
+ */
+function groupNorm1(b: Builder, x: Value): Value {
+  const [n, c, ...rest] = x.shape as [Dim, number, ...number[]];
+  const w = b.param('weight', [c], 'norm_weight');
+  const bias = b.param('bias', [c], 'norm_bias');
+  const flat = b.reshape(x, [n, 1, rest.reduce((a, d) => a * d, c)]);
+  const norm = b.op('InstanceNormalization', [flat, b.constant('one', Tensor.f32([1], [1])), b.constant('zero', Tensor.f32([1], [0]))], { epsilon: attr.float(GN_EPS) });
+  const per = [c, ...rest.map(() => 1)];
+  const y = b.mul(b.reshape(norm, x.shape), b.reshape(w, per), 'scale');
+  return b.add(y, b.reshape(bias, per), 'shift');
+}
+
+/** 1×1 conv with bias (timm nn.Conv2d on the unfolded [B, C, P, N] tensor). */
+function pointwise(b: Builder, x: Value, out: number): Value {
+  return conv2d(b, x, { out, k: 1, bias: true });
+}
+
+/** Separable self-attention (timm LinearSelfAttention) on [B, d, P, N]. */
+function linearSelfAttention(b: Builder, x: Value): Value {
+  const d = channels(x);
+  const qkv = pointwise(b.child('qkv_proj'), x, 1 + 2 * d);
+  const [q, k, v] = b.split(qkv, [1, d, d], 1);
+  const scores = b.softmax(q!, -1); // over the N patches, per pixel-in-patch P
+  const context = b.op('ReduceSum', [b.mul(k!, scores, 'weighted_keys')], { axes: attr.ints([-1]), keepdims: attr.int(1) }, 'context');
+  return pointwise(b.child('out_proj'), b.mul(b.relu(v!), context, 'gated_values'), d);
+}
+
+/** timm LinearTransformerBlock: x += attn(GN1(x)); x += fc2(SiLU(fc1(GN2(x)))). */
+function linearTransformerBlock(b: Builder, x: Value): Value {
+  const d = channels(x);
+  const y = b.add(x, linearSelfAttention(b.child('attn'), groupNorm1(b.child('norm1'), x)), 'residual1');
+  const m = b.child('mlp');
+  const hidden = b.silu(pointwise(m.child('fc1'), groupNorm1(b.child('norm2'), y), 2 * d));
+  return b.add(y, pointwise(m.child('fc2'), hidden, d), 'residual2');
+}
+
+/**
+ * [B, d, H, W] → [B, d, P = 4, N] with P = r·2 + s, N = ih·nw + iw (timm's reshape/permute), at rank ≤ 5:
+ * [B·d, nh, 2, nw, 2] → perm (0, 2, 4, 1, 3) → [B·d, 2, 2, nh, nw].
+ */
+function unfoldV2(b: Builder, x: Value): Value {
+  const [n, d, h, w] = x.shape as [Dim, number, number, number];
+  const nh = h / PATCH, nw = w / PATCH;
+  const five = b.reshape(x, [dimMul(n, d), nh, PATCH, nw, PATCH]);
+  return b.reshape(b.transpose(five, [0, 2, 4, 1, 3]), [n, d, PATCH * PATCH, nh * nw]);
+}
+
+/** Exact inverse of `unfoldV2`. */
+function foldV2(b: Builder, x: Value, h: number, w: number): Value {
+  const [n, d] = x.shape as [Dim, number];
+  const nh = h / PATCH, nw = w / PATCH;
+  const five = b.reshape(x, [dimMul(n, d), PATCH, PATCH, nh, nw]);
+  return b.reshape(b.transpose(five, [0, 3, 1, 4, 2]), [n, d, h, w]);
+}
+
+/** timm MobileVitV2Block (output [B, C, H', W'] with H', W' rounded up to even, as timm leaves them). */
+function mobileVitV2Block(b: Builder, x: Value, depth: number): Value {
+  const [, c, h, w] = x.shape as [Dim, number, number, number];
+  const eh = Math.ceil(h / PATCH) * PATCH, ew = Math.ceil(w / PATCH) * PATCH;
+  let y = eh !== h || ew !== w ? resizeBilinear(b.child('resize_in'), x, eh, ew, true) : x;
+  y = convNormAct(b.child('conv_kxk'), y, { out: c, k: 3, groups: c, act: true });
+  y = conv2d(b.child('conv_1x1'), y, { out: makeDivisible(c / 2), k: 1 });
+  let t = unfoldV2(b.child('unfold'), y);
+  for (let i = 0; i < depth; i++) t = linearTransformerBlock(b.child('transformer', i), t);
+  t = groupNorm1(b.child('norm'), t);
+  y = foldV2(b.child('fold'), t, eh, ew);
+  return convNormAct(b.child('conv_proj'), y, { out: c, k: 1, act: false });
+}
+
+function buildMobileVitV2(m: number, b: Builder, x: Value): Value {
+  const [c0, c1, ...vit] = [64, 128, 256, 384, 512].map((c) => Math.floor(c * m));
+  let y = convNormAct(b.child('stem'), x, { out: Math.floor(32 * m), k: 3, stride: 2, act: true });
+  y = b.feature(invertedResidual(b.child('stages', 0, 0), y, c0!, 1, 2));
+  for (let i = 0; i < 2; i++) y = invertedResidual(b.child('stages', 1, i), y, c1!, i === 0 ? 2 : 1, 2);
+  b.feature(y);
+  vit.forEach((c, i) => {
+    const sb = b.child('stages', i + 2);
+    y = invertedResidual(sb.child(0), y, c, 2, 2);
+    y = b.feature(mobileVitV2Block(sb.child(1), y, V2_DEPTHS[i]!));
+  });
+  const h = b.child('head');
+  return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));
+}
+
 for (const [name, cfg] of Object.entries(VARIANTS)) {
   register({
     name,
@@ -185,5 +295,20 @@ for (const [name, cfg] of Object.entries(VARIANTS)) {
     numClasses: 1000,
     paperMacs: cfg.paperMacs,
     build: (b, x) => buildMobileVit(cfg, b, x),
+  });
+}
+
+for (const [name, m] of Object.entries(V2_VARIANTS)) {
+  register({
+    name,
+    family: 'mobilevit',
+    paper: 'Separable Self-attention for Mobile Vision Transformers (Mehta & Rastegari, TMLR 2023, arXiv 2206.02680)',
+    source: 'timm v1.0.28 timm/models/mobilevit.py + byobnet.py; apple/ml-cvnets',
+    defaultSize: [256, 256],
+    sizeMultiple: 32,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    numClasses: 1000,
+    build: (b, x) => buildMobileVitV2(m, b, x),
   });
 }

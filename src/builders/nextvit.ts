@@ -13,7 +13,7 @@
  */
 import type { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Value } from '../graph/ir.js';
-import { avgPool2d, batchNorm, conv2d, fromTokens, linear, makeDivisible, classifier } from './layers.js';
+import { applyLinear, avgPool2d, batchNorm, conv2d, fromTokens, type LinearParams, linearParams, makeDivisible, classifier } from './layers.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
 
 const BN_EPS = 1e-5;
@@ -116,19 +116,21 @@ function eMhsa(b: Builder, u: Value, sr: number): Value {
   const [bs, c1, n] = u.shape as [Dim, number, number];
   const heads = c1 / HEAD_DIM;
   const tokens = b.transpose(u, [0, 2, 1]); // [B, N, C1]
+  // timm's state_dict order: q, k, v, proj, then the k/v norm (created last, applied first)
+  const [pq, pk, pv, pproj] = ['q', 'k', 'v', 'proj'].map((n) => linearParams(b.child(n), c1, c1)) as [LinearParams, LinearParams, LinearParams, LinearParams];
   let kvTokens = tokens;
   if (sr > 1) {
     const pooled = avgPool1d(b, u, sr * sr); // [B, C1, N']
     kvTokens = b.transpose(batchNorm(b.child('norm'), pooled, BN_EPS), [0, 2, 1]);
   }
   const nkv = kvTokens.shape[1] as number;
-  const q = b.transpose(b.reshape(linear(b.child('q'), tokens, c1), [bs, n, heads, HEAD_DIM]), [0, 2, 1, 3]);
-  const k = b.transpose(b.reshape(linear(b.child('k'), kvTokens, c1), [bs, nkv, heads, HEAD_DIM]), [0, 2, 3, 1]);
-  const v = b.transpose(b.reshape(linear(b.child('v'), kvTokens, c1), [bs, nkv, heads, HEAD_DIM]), [0, 2, 1, 3]);
+  const q = b.transpose(b.reshape(applyLinear(b.child('q'), tokens, pq), [bs, n, heads, HEAD_DIM]), [0, 2, 1, 3]);
+  const k = b.transpose(b.reshape(applyLinear(b.child('k'), kvTokens, pk), [bs, nkv, heads, HEAD_DIM]), [0, 2, 3, 1]);
+  const v = b.transpose(b.reshape(applyLinear(b.child('v'), kvTokens, pv), [bs, nkv, heads, HEAD_DIM]), [0, 2, 1, 3]);
   const scores = b.mul(b.matmul(q, k, 'qk'), b.scalar(1 / Math.sqrt(HEAD_DIM), 'scale'), 'scaled');
   const ctx = b.matmul(b.softmax(scores, -1), v, 'av'); // [B, h, N, 32]
   const merged = b.reshape(b.transpose(ctx, [0, 2, 1, 3]), [bs, n, c1]);
-  return linear(b.child('proj'), merged, c1);
+  return applyLinear(b.child('proj'), merged, pproj);
 }
 
 /** Next Transformer Block (C1 = E-MHSA channels first in the concat, C2 = C − C1 conv channels). */

@@ -5,6 +5,7 @@
 import { Builder, BuildError } from '../graph/builder.js';
 import type { Graph, Value } from '../graph/ir.js';
 import { VITX_VERSION } from '../version.js';
+import { TIMM_ZOO } from './timm-zoo.js';
 
 export type Batch = number | 'dynamic';
 
@@ -43,6 +44,11 @@ export interface ModelSpec {
   relPosWindow?(size: readonly [number, number]): readonly [number, number];
   /** MACs (multiply-accumulates) the paper reports at the default size, for `vitx inspect`. */
   paperMacs?: number;
+  /**
+   * Trainable parameters of the train-time graph with the default head, from the variant table;
+   * absent for timm architectures, whose count is timm's (`TIMM_ZOO[name].paramsDefaultHead`).
+   */
+  params?: number;
 }
 
 const REGISTRY = new Map<string, ModelSpec>();
@@ -51,6 +57,21 @@ export function register(spec: ModelSpec): void {
   if (REGISTRY.has(spec.name)) throw new Error(`model ${spec.name} registered twice`);
   REGISTRY.set(spec.name, spec);
 }
+
+/**
+ * Parameter count of a variant with its default head, without building it (`vitx list`): the
+ * variant table's, else timm's for a timm architecture. Tests check both against the built graphs.
+ */
+export function specParams(spec: ModelSpec): number {
+  const n = spec.params ?? TIMM_ZOO[spec.name]?.paramsDefaultHead;
+  if (n === undefined) throw new Error(`${spec.name}: no parameter count in its variant table or timm's zoo`);
+  return n;
+}
+
+let graphsBuilt = 0;
+
+/** How many graphs `buildModel` has built in this process (lets tests assert that listing builds none). */
+export function graphsBuiltCount(): number { return graphsBuilt; }
 
 export function listModels(): ModelSpec[] {
   return [...REGISTRY.values()];
@@ -111,6 +132,7 @@ export function buildModel(name: string, o: BuildOptions & { fused?: boolean } =
   const batch = o.batch ?? 1;
   const numClasses = o.numClasses ?? spec.numClasses;
   const b = Builder.create(spec.name, { numClasses });
+  graphsBuilt++;
   const x = b.input('input', { dtype: 'float32', shape: [batch === 'dynamic' ? 'N' : batch, 3, size[0], size[1]] });
   const build = o.fused ? spec.buildFused : spec.build;
   if (!build) throw new BuildError(`${spec.name} has no fused-form builder`);

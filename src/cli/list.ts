@@ -1,8 +1,34 @@
-/** `vitx list`: registered models with parameter counts and default input sizes. */
+/**
+ * `vitx list`: registered models with parameter counts, default and accepted input sizes. Builds no
+ * graph: parameter counts come from the variant tables (timm's counts for timm architectures).
+ */
 import type { Command } from 'commander';
-import { buildModel, listModels } from '../builders/registry.js';
-import { trainableParams } from '../pipeline.js';
+import { listModels, type ModelSpec, specParams } from '../builders/registry.js';
 import type { Io } from './main.js';
+
+export interface ListRow {
+  name: string;
+  family: ModelSpec['family'];
+  /** Trainable parameters with the default head. */
+  params: number;
+  /** Outputs of the default head (`--num-classes` default; MobileCLIP towers: the embedding width). */
+  classes: number;
+  /** Default input size, `HxW`. */
+  size: string;
+  /** Accepted input sizes, in words (`multiples of 32`) or a list (`224x224`). */
+  sizes: string;
+}
+
+function acceptedSizes(s: ModelSpec): string {
+  return s.fixedSizes ? s.fixedSizes.map(([h, w]) => `${h}x${w}`).join(',') : `multiples of ${s.sizeMultiple}`;
+}
+
+export function listRows(): ListRow[] {
+  return listModels().map((s) => ({
+    name: s.name, family: s.family, params: specParams(s), classes: s.numClasses,
+    size: `${s.defaultSize[0]}x${s.defaultSize[1]}`, sizes: acceptedSizes(s),
+  }));
+}
 
 export function registerList(program: Command, io: Io): void {
   program
@@ -10,16 +36,12 @@ export function registerList(program: Command, io: Io): void {
     .description('list the models vitx can export')
     .option('--json', 'machine-readable output')
     .action((f: { json?: boolean }) => {
-      const rows = listModels().map((s) => ({
-        name: s.name, family: s.family, params: trainableParams(buildModel(s.name)),
-        size: `${s.defaultSize[0]}x${s.defaultSize[1]}`,
-        sizes: s.fixedSizes ? s.fixedSizes.map(([h, w]) => `${h}x${w}`).join(',') : `multiples of ${s.sizeMultiple}`,
-      }));
+      const rows = listRows();
       if (f.json) { io.out(`${JSON.stringify(rows, null, 2)}\n`); return; }
       const w = Math.max(...rows.map((r) => r.name.length), 5);
-      io.out(`${'model'.padEnd(w)}  ${'family'.padEnd(9)}  ${'params'.padStart(12)}  default  input sizes\n`);
+      io.out(`${'model'.padEnd(w)}  ${'family'.padEnd(9)}  ${'params'.padStart(12)}  ${'head'.padStart(4)}  default  input sizes\n`);
       for (const r of rows) {
-        io.out(`${r.name.padEnd(w)}  ${r.family.padEnd(9)}  ${r.params.toLocaleString('en-US').padStart(12)}  ${r.size.padEnd(7)}  ${r.sizes}\n`);
+        io.out(`${r.name.padEnd(w)}  ${r.family.padEnd(9)}  ${r.params.toLocaleString('en-US').padStart(12)}  ${String(r.classes).padStart(4)}  ${r.size.padEnd(7)}  ${r.sizes}\n`);
       }
     });
 }

@@ -225,6 +225,16 @@ export const INFER: Record<string, InferFn> = {
     return [x];
   },
 
+  /** Normalizes each (batch, channel) slice over the spatial axes; scale and B are [C]. */
+  InstanceNormalization: (ins) => {
+    const x = t(ins, 0);
+    for (let i = 1; i <= 2; i++) {
+      const p = t(ins, i, `InstanceNormalization input ${i}`);
+      if (p.shape.length !== 1 || !sameDim(p.shape[0]!, x.shape[1]!)) fail(`parameter ${i} ${shapeToString(p.shape)} does not match ${x.shape[1]} channels`);
+    }
+    return [x];
+  },
+
   MatMul: (ins) => {
     const a = t(ins, 0), b = t(ins, 1);
     if (a.shape.length < 2 || b.shape.length < 2) fail('MatMul operands must have rank ≥ 2');

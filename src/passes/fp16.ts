@@ -9,7 +9,8 @@
  *     After:   x ─MatMul─► s ─Cast(f32)─► Softmax ─Cast(f16)─► p ─MatMul─► y      (all else f16)
  *
  *   Kept in float32: Softmax (exp and a long sum), reductions (ReduceMean / ReduceSum …,
- *   GlobalAveragePool: sums of up to H·W terms), and LayerNormalization when it will be decomposed
+ *   GlobalAveragePool: sums of up to H·W terms), InstanceNormalization (MobileViT v2's GroupNorm:
+ *   statistics over C·P·N values), and LayerNormalization when it will be decomposed
  *   (opset < 17). From opset 17 LayerNormalization stays one op with stash_type = 1, which computes
  *   its mean and variance in float32 by definition. Everything else is float16 end to end.
  *
@@ -27,6 +28,7 @@ export class Fp16Error extends Error {}
 export const KEEP_FP32: ReadonlySet<string> = new Set([
   'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2',
   'ReduceLogSum', 'ReduceLogSumExp', 'ReduceProd', 'GlobalAveragePool', 'GlobalLpPool',
+  'InstanceNormalization',
 ]);
 
 /** Input slots that must stay float32 whatever the node computes in (Resize roi and scales). */

@@ -13,7 +13,7 @@ import { type Pass, type PassStats, rulePass, type RunOptions } from './driver.j
 import { foldConstants } from './fold-constants.js';
 import { identityToConv } from './identity-to-conv.js';
 import { mergeParallelConvs } from './merge-parallel-convs.js';
-import { mergePreNorm } from './pre-norm.js';
+import { mergePreAffine, mergePreNorm } from './pre-norm.js';
 import { scaleIntoLinear } from './scale-into-linear.js';
 import { SIMPLIFY_RULES } from './simplify.js';
 
@@ -26,7 +26,7 @@ export interface OptimizeOptions extends RunOptions {
   verifyEach?: boolean;
 }
 
-export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm]);
+export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm, mergePreAffine]);
 /**
  * Structural reparameterization (RepVGG/MobileOne/FastViT): layer scales and shifts into convs,
  * identity and BN-only branches as convs, parallel convs of one input summed into one. With

@@ -17,13 +17,17 @@
  *
  *   Before:  x ─BN─► u ─Reshape─► ─Transpose─► MatMul(Bq) ─Add(bq)─►      After:  x ─Reshape─► ─Transpose─► MatMul(B′q) ─Add(b′q)─►
  *                       └─AveragePool─► ─Transpose─► MatMul(Bk) ─►                     └─AveragePool─► ─Transpose─► MatMul(B′k) ─Add(t·Bk)─►
+ *
+ * merge-pre-affine: the same for a per-channel affine written as Add(Mul(x, s), t) with constant
+ * s, t of one value per channel of axis 1 (the weight and bias of a GroupNorm(1) after its
+ * normalization, MobileViT v2's pre-norms).
  */
 import { Builder } from '../graph/builder.js';
 import { attr, type Node, type Value } from '../graph/ir.js';
 import { ownedConstant } from '../graph/query.js';
 import { sameDim, shapeProduct } from '../graph/shapes.js';
 import { biasNameFor, bnAffine, bnCheck } from './bn-affine.js';
-import { fail, type Fail, type Rule } from './driver.js';
+import { fail, type Fail, isFail, type Rewrite, type Rule } from './driver.js';
 
 interface Absorber { node: Node; axis: number }
 interface PreNorm { bn: Node; absorbers: Absorber[] }
@@ -86,6 +90,29 @@ function absorbs(n: Node, v: Value, axis: number): string | null {
   }
 }
 
+/** The linear layers that read `out` (channel axis 1, `c` channels) through carriers, or why it cannot be absorbed. */
+function findAbsorbers(out: Value, c: number): Absorber[] | Fail {
+  const absorbers: Absorber[] = [];
+  const seen = new Set<Node>();
+  const stack: [Value, number][] = [[out, 1]];
+  while (stack.length) {
+    const [v, axis] = stack.pop()!;
+    if (v.isGraphOutput) return fail(`${v.name} is a graph output`);
+    for (const u of v.uses) {
+      const n = u.node;
+      if (seen.has(n)) return fail(`${n.name} reads the normalized tensor twice`);
+      seen.add(n);
+      const next = u.slot === 0 ? carry(n, axis, c) : null;
+      if (next !== null && next >= 0) { stack.push([n.outputs[0]!, next]); continue; }
+      const no = absorbs(n, v, axis);
+      if (no) return fail(no);
+      absorbers.push({ node: n, axis });
+    }
+  }
+  if (absorbers.length === 0) return fail('no consumer to absorb it');
+  return absorbers;
+}
+
 export const mergePreNorm: Rule<PreNorm> = {
   name: 'merge-pre-norm',
   ops: ['BatchNormalization'],
@@ -94,74 +121,97 @@ export const mergePreNorm: Rule<PreNorm> = {
     if (why) return fail(why);
     const c = bn.input(0).shape[1];
     if (typeof c !== 'number') return fail('channel dimension is symbolic');
-    const absorbers: Absorber[] = [];
-    const seen = new Set<Node>();
-    const stack: [Value, number][] = [[bn.output, 1]];
-    while (stack.length) {
-      const [v, axis] = stack.pop()!;
-      if (v.isGraphOutput) return fail(`${v.name} is a graph output`);
-      for (const u of v.uses) {
-        const n = u.node;
-        if (seen.has(n)) return fail(`${n.name} reads the normalized tensor twice`);
-        seen.add(n);
-        const next = u.slot === 0 ? carry(n, axis, c) : null;
-        if (next !== null && next >= 0) { stack.push([n.outputs[0]!, next]); continue; }
-        const no = absorbs(n, v, axis);
-        if (no) return fail(no);
-        absorbers.push({ node: n, axis });
-      }
-    }
-    if (absorbers.length === 0) return fail('no consumer to absorb it');
-    return { bn, absorbers };
+    const absorbers = findAbsorbers(bn.output, c);
+    return isFail(absorbers) ? absorbers : { bn, absorbers };
   },
   rewrite({ bn, absorbers }, b0) {
     const { s, t } = bnAffine(b0, bn);
-    const c = bn.input(0).shape[1] as number;
-    const replace: [Value, Value][] = [[bn.output, bn.input(0)]];
-    const names: [Value, string][] = [];
-    for (const { node: n } of absorbers) {
-      const b = new Builder(b0.g, n.name);
-      const w = n.input(1);
-      if (n.op === 'Conv') {
-        const k = w.shape.length - 2;
-        const sw = b.reshape(s, [1, c, ...Array(k).fill(1)]);
-        const tw = b.reshape(t, [1, c, ...Array(k).fill(1)]);
-        const w2 = b.mul(w, sw, 'w_scaled');
-        const axes = [...Array(k + 1).keys()].map((i) => i + 1);
-        let extra = b.op('ReduceSum', [b.mul(w, tw, 'w_shift')], { axes: attr.ints(axes), keepdims: attr.int(0) });
-        const bias = n.inputs[2];
-        if (bias) extra = b.add(bias, extra, 'b_shifted');
-        const y = b.node('Conv', [n.input(0), w2, extra], n.attrs, { name: '' }).output;
-        replace.push([n.output, y]);
-        names.push([w2, w.name], [extra, bias?.name ?? biasNameFor(w)]);
-      } else if (n.op === 'MatMul') {
-        const o = w.shape[1] as number;
-        const w2 = b.mul(w, b.reshape(s, [c, 1]), 'w_scaled');
-        const shift = b.reshape(b.matmul(b.reshape(t, [1, c]), w), [o]);
-        const y = b.node('MatMul', [n.input(0), w2], {}, { name: '' }).output;
-        const addNode = [...n.output.uses].length === 1 && !n.output.isGraphOutput ? [...n.output.uses][0]!.node : null;
-        const bias = addNode?.op === 'Add' ? addNode.inputs.find((x) => x !== n.output && x?.constant && x.shape.length === 1 && sameDim(x.shape[0]!, o)) : undefined;
-        if (addNode && bias && ownedConstant(bias, addNode)) {
-          const b2 = b.add(bias, shift, 'b_shifted');
-          replace.push([addNode.output, new Builder(b0.g, addNode.name).node('Add', [y, b2], {}, { name: '' }).output]);
-          names.push([w2, w.name], [b2, bias.name]);
-        } else {
-          replace.push([n.output, b.add(y, shift, 'bias')]);
-          names.push([w2, w.name], [shift, `${w.name}_bias`]);
-        }
-      } else {
-        const transB = n.attrInt('transB', 0) === 1;
-        const o = w.shape[transB ? 0 : 1] as number;
-        const w2 = b.mul(w, b.reshape(s, transB ? [1, c] : [c, 1]), 'w_scaled');
-        const wc = transB ? b.transpose(w, [1, 0]) : w;
-        let shift = b.reshape(b.matmul(b.reshape(t, [1, c]), wc), [o]);
-        const bias = n.inputs[2];
-        if (bias) shift = b.add(bias, shift, 'b_shifted');
-        const y = b.node('Gemm', [n.input(0), w2, shift], n.attrs, { name: '' }).output;
-        replace.push([n.output, y]);
-        names.push([w2, w.name], [shift, bias?.name ?? biasNameFor(w)]);
-      }
-    }
-    return { replace, names };
+    return absorbAffine(b0, bn.output, bn.input(0), absorbers, s, t);
   },
 };
+
+/** `v` is a constant with one value per channel of axis 1 of a rank-`rank` tensor ([c, 1, …] or [1, c, 1, …]). */
+function perChannel(v: Value | null, rank: number, c: number): boolean {
+  if (!v?.constant || v.isGraphInput) return false;
+  const sh = v.shape;
+  if (sh.length > rank || sh.length < rank - 1) return false;
+  const padded = [...Array(rank - sh.length).fill(1), ...sh];
+  return padded.every((d, i) => d === (i === 1 ? c : 1));
+}
+
+interface PreAffine { add: Node; x: Value; s: Value; t: Value; absorbers: Absorber[] }
+
+export const mergePreAffine: Rule<PreAffine> = {
+  name: 'merge-pre-affine',
+  ops: ['Add'],
+  match(add): PreAffine | Fail {
+    const [a0, a1] = add.inputs as [Value, Value];
+    const [m, t] = a0.producer?.op === 'Mul' && a1.constant ? [a0, a1] : a1.producer?.op === 'Mul' && a0.constant ? [a1, a0] : [null, null];
+    if (!m || !t) return fail('not Add(Mul(x, s), t) with a constant t');
+    if (m.isGraphOutput || m.uses.size !== 1) return fail(`${m.name} has other uses`);
+    const [m0, m1] = m.producer!.inputs as [Value, Value];
+    const [x, s] = m1.constant && !m0.constant ? [m0, m1] : m0.constant && !m1.constant ? [m1, m0] : [null, null];
+    if (!x || !s) return fail('Mul is not x·s with one constant operand');
+    const c = x.shape[1];
+    if (x.shape.length < 2 || typeof c !== 'number') return fail('no static channel axis');
+    if (!perChannel(s, x.shape.length, c) || !perChannel(t, x.shape.length, c)) return fail('scale or shift is not one value per channel of axis 1');
+    const absorbers = findAbsorbers(add.output, c);
+    return isFail(absorbers) ? absorbers : { add, x, s, t, absorbers };
+  },
+  rewrite({ add, x, s, t, absorbers }, b0) {
+    const c = x.shape[1] as number;
+    const b = new Builder(b0.g, add.name);
+    return absorbAffine(b0, add.output, x, absorbers, b.reshape(s, [c]), b.reshape(t, [c]));
+  },
+};
+
+/** Rewrites every absorber of `out` = s⊙x + t (s, t: [c]) to read `x` instead (see the header). */
+function absorbAffine(b0: Builder, out: Value, x: Value, absorbers: readonly Absorber[], s: Value, t: Value): Rewrite {
+  const c = x.shape[1] as number;
+  const replace: [Value, Value][] = [[out, x]];
+  const names: [Value, string][] = [];
+  for (const { node: n } of absorbers) {
+    const b = new Builder(b0.g, n.name);
+    const w = n.input(1);
+    if (n.op === 'Conv') {
+      const k = w.shape.length - 2;
+      const sw = b.reshape(s, [1, c, ...Array(k).fill(1)]);
+      const tw = b.reshape(t, [1, c, ...Array(k).fill(1)]);
+      const w2 = b.mul(w, sw, 'w_scaled');
+      const axes = [...Array(k + 1).keys()].map((i) => i + 1);
+      let extra = b.op('ReduceSum', [b.mul(w, tw, 'w_shift')], { axes: attr.ints(axes), keepdims: attr.int(0) });
+      const bias = n.inputs[2];
+      if (bias) extra = b.add(bias, extra, 'b_shifted');
+      const y = b.node('Conv', [n.input(0), w2, extra], n.attrs, { name: '' }).output;
+      replace.push([n.output, y]);
+      names.push([w2, w.name], [extra, bias?.name ?? biasNameFor(w)]);
+    } else if (n.op === 'MatMul') {
+      const o = w.shape[1] as number;
+      const w2 = b.mul(w, b.reshape(s, [c, 1]), 'w_scaled');
+      const shift = b.reshape(b.matmul(b.reshape(t, [1, c]), w), [o]);
+      const y = b.node('MatMul', [n.input(0), w2], {}, { name: '' }).output;
+      const addNode = [...n.output.uses].length === 1 && !n.output.isGraphOutput ? [...n.output.uses][0]!.node : null;
+      const bias = addNode?.op === 'Add' ? addNode.inputs.find((x) => x !== n.output && x?.constant && x.shape.length === 1 && sameDim(x.shape[0]!, o)) : undefined;
+      if (addNode && bias && ownedConstant(bias, addNode)) {
+        const b2 = b.add(bias, shift, 'b_shifted');
+        replace.push([addNode.output, new Builder(b0.g, addNode.name).node('Add', [y, b2], {}, { name: '' }).output]);
+        names.push([w2, w.name], [b2, bias.name]);
+      } else {
+        replace.push([n.output, b.add(y, shift, 'bias')]);
+        names.push([w2, w.name], [shift, `${w.name}_bias`]);
+      }
+    } else {
+      const transB = n.attrInt('transB', 0) === 1;
+      const o = w.shape[transB ? 0 : 1] as number;
+      const w2 = b.mul(w, b.reshape(s, transB ? [1, c] : [c, 1]), 'w_scaled');
+      const wc = transB ? b.transpose(w, [1, 0]) : w;
+      let shift = b.reshape(b.matmul(b.reshape(t, [1, c]), wc), [o]);
+      const bias = n.inputs[2];
+      if (bias) shift = b.add(bias, shift, 'b_shifted');
+      const y = b.node('Gemm', [n.input(0), w2, shift], n.attrs, { name: '' }).output;
+      replace.push([n.output, y]);
+      names.push([w2, w.name], [shift, bias?.name ?? biasNameFor(w)]);
+    }
+  }
+  return { replace, names };
+}

@@ -17,8 +17,8 @@ import { checkLogits, type LogitCheck, loadReference, referenceCheckpoint, refer
 
 /** Fused-form keys equal timm's reparameterized state_dict (float tensors, in order). */
 export function expectFusedKeys(model: string): void {
-  const g = buildModel(model, { fused: true });
   const { keys, expected } = loadReference(model);
+  const g = buildModel(model, { fused: true, numClasses: expected.num_classes });
   const theirs = keys.state_dict_reparam!.filter((e) => e.dtype !== 'int64').map((e) => ({ name: e.name, shape: e.shape }));
   expect(parameters(g).map((v) => ({ name: v.name, shape: v.staticShape() }))).toEqual(theirs);
   expect(trainableParams(g)).toBe(expected.params_after_reparam);
@@ -26,7 +26,7 @@ export function expectFusedKeys(model: string): void {
 
 /** The train-time reference graph after the default pipeline (verified). */
 export function optimizedReference(model: string): Graph {
-  const g = prepareModel(model, { checkpoint: referenceCheckpoint(model) });
+  const g = prepareModel(model, { checkpoint: referenceCheckpoint(model), numClasses: loadReference(model).expected.num_classes });
   optimize(g);
   verifyGraph(g);
   return g;
@@ -42,7 +42,7 @@ export function fusedCheckpoint(model: string): Map<string, Tensor> {
   const train = referenceCheckpoint(model);
   const opt = optimizedReference(model);
   const out = new Map<string, Tensor>();
-  for (const p of parameters(buildModel(model, { fused: true }))) {
+  for (const p of parameters(buildModel(model, { fused: true, numClasses: loadReference(model).expected.num_classes }))) {
     if (!p.name.includes('reparam_conv')) { out.set(p.name, train.get(p.name)!); continue; }
     const v = opt.initializers.get(p.name) ?? opt.initializers.get(p.name.replace('reparam_conv', 'conv_kxk.0.conv'));
     expect(v, `${p.name} in the optimized graph`).toBeDefined();

@@ -9,8 +9,8 @@ import { checkLogits, type LogitCheck, loadReference, referenceInput } from './r
 
 /** Initializers equal the reference state_dict (names, shapes, order, init rules); params = the reference count. */
 export function expectTrainKeys(model: string): void {
-  const g = buildModel(model);
   const { keys, expected } = loadReference(model);
+  const g = buildModel(model, { numClasses: expected.num_classes });
   const ours = parameters(g).map((v) => ({ name: v.name, shape: v.staticShape(), rule: v.initRule }));
   const theirs = keys.float_tensors.map((e) => ({
     name: e.name, shape: e.shape,

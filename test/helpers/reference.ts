@@ -27,6 +27,8 @@ export interface Expected {
   resolution: [number, number];
   params: number;
   params_after_reparam: number | null;
+  /** Classifier outputs of the reference model (1000; fastvit_mci0's default head has 512). */
+  num_classes: number;
   logits: number[];
   argmax: number;
   tolerance_abs: number;

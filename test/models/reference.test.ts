@@ -10,7 +10,7 @@ import { listModels } from '../../src/builders/registry.js';
 import { verifyGraph } from '../../src/graph/verify.js';
 import { exportModel } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
-import { checkLogits, hasReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
+import { checkLogits, hasReference, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
 
 const models = listModels().map((s) => s.name).filter(hasReference);
 
@@ -23,7 +23,8 @@ describe('optimized export equals the PyTorch reference', () => {
 
   for (const model of models) {
     it(model, async () => {
-      const r = exportModel(model, { checkpoint: referenceCheckpoint(model), verifyEach: true });
+      const numClasses = loadReference(model).expected.num_classes; // fastvit_mci0: a 1000-class head, not its default 512
+      const r = exportModel(model, { checkpoint: referenceCheckpoint(model), numClasses, verifyEach: true });
       verifyGraph(r.graph);
       expect(r.nodesAfter.get('BatchNormalization') ?? 0).toBe(0);
       const x = referenceInput(model);

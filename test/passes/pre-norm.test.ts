@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { avgPool2d, batchNorm, conv2d, linear, toTokens } from '../../src/builders/layers.js';
 import { attr } from '../../src/graph/ir.js';
 import { runRules } from '../../src/passes/driver.js';
-import { mergePreNorm } from '../../src/passes/pre-norm.js';
+import { mergePreAffine, mergePreNorm } from '../../src/passes/pre-norm.js';
+import { deadCode } from '../../src/passes/dce.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
-import { expectPreserved, initForTest, tinyBuilder } from '../helpers/graphs.js';
+import { expectPreserved, initForTest, seeded, tinyBuilder } from '../helpers/graphs.js';
 
 const histogram = (g: { opHistogram(): Map<string, number> }) => Object.fromEntries(g.opHistogram());
 
@@ -87,4 +88,46 @@ describe('merge-pre-norm', () => {
       expect([...explain.values()].join(' | ')).toContain(reason);
     });
   }
+});
+
+describe('merge-pre-affine (per-channel Add(Mul(x, s), t), e.g. a GroupNorm\'s weight and bias)', () => {
+  /** x → InstanceNormalization over [B, 1, C·H·W] (GroupNorm(1)) → ·s + t with s, t as [C, 1, 1] parameters reshaped. */
+  function groupNormAffine(b: ReturnType<typeof tinyBuilder>['b'], x: ReturnType<typeof tinyBuilder>['x'], sShape?: number[]) {
+    const [n, c, h, w] = x.shape as number[];
+    const flat = b.reshape(x, [n!, 1, c! * h! * w!]);
+    const norm = b.reshape(b.op('InstanceNormalization', [flat, b.constant('one', seeded([1], 'one')), b.constant('zero', seeded([1], 'zero'))], { epsilon: attr.float(1e-5) }), [n!, c!, h!, w!]);
+    const s = b.child('norm').param('weight', [c!], 'norm_weight');
+    const t = b.child('norm').param('bias', [c!], 'norm_bias');
+    return b.add(b.mul(norm, b.reshape(s, sShape ?? [c!, 1, 1]), 'scale'), b.reshape(t, [c!, 1, 1]), 'shift');
+  }
+
+  it('folds the affine into a following 1×1 conv (MobileViT v2: GN1 → qkv_proj)', async () => {
+    const { b, x } = tinyBuilder();
+    b.g.outputs.push(conv2d(b.child('qkv_proj'), groupNormAffine(b, x), { out: 17, k: 1, bias: true }));
+    initForTest(b.g);
+    foldConstants.run(b.g); // the reshaped weight and bias become [C, 1, 1] constants
+    let n = 0;
+    await expectPreserved(b.g, (g) => { n = runRules(g, [mergePreAffine]).counts['merge-pre-affine']!; foldConstants.run(g); deadCode.run(g); });
+    expect(n).toBe(1);
+    expect(b.g.opHistogram().has('Mul') || b.g.opHistogram().has('Add')).toBe(false);
+    expect(b.g.initializers.has('qkv_proj.weight') && b.g.initializers.has('qkv_proj.bias')).toBe(true);
+  });
+
+  it('does not fire when the scale varies over space, or before a padded 3×3 conv', () => {
+    for (const [what, build] of [
+      ['a per-position scale', (b: ReturnType<typeof tinyBuilder>['b'], u: ReturnType<typeof tinyBuilder>['x']) => conv2d(b.child('c'), u, { out: 4, k: 1 })],
+      ['a padded conv', (b: ReturnType<typeof tinyBuilder>['b'], u: ReturnType<typeof tinyBuilder>['x']) => conv2d(b.child('c'), u, { out: 4, k: 3 })],
+    ] as const) {
+      const { b, x } = tinyBuilder();
+      const u = what === 'a per-position scale'
+        ? b.add(b.mul(x, b.constant('s', seeded([1, 6, 6], 's'))), b.constant('t', seeded([8, 1, 1], 't')))
+        : groupNormAffine(b, x);
+      b.g.outputs.push(build(b, u));
+      initForTest(b.g);
+      foldConstants.run(b.g);
+      const explain = new Map<string, string>();
+      expect(runRules(b.g, [mergePreAffine], { explain }).counts['merge-pre-affine'] ?? 0, what).toBe(0);
+      expect([...explain.values()].join(' | ')).toMatch(what === 'a padded conv' ? /padded Conv/ : /one value per channel/);
+    }
+  });
 });
