@@ -138,6 +138,7 @@ function buildFastVit(cfg: FastVitConfig, b: Builder, x: Value, form: Form): Val
       const bb = sb.child('blocks', i);
       y = attn ? attentionBlock(bb, y, cfg.mlpRatio) : repMixerBlock(bb, y, cfg.mlpRatio, form);
     }
+    b.feature(y); // stages.<s>
   }
   const c = channels(y);
   const rd = makeDivisible((2 * c) / 16, 1, undefined, 0);

@@ -164,11 +164,12 @@ function maxVitBlock(b: Builder, x: Value, out: number, stride: number, p: numbe
 
 function buildMaxVit(cfg: MaxVitConfig, b: Builder, x: Value, size: readonly [number, number]): Value {
   const p = size[0] / PARTITION_RATIO; // window = grid size
-  let y = stem(b.child('stem'), x, cfg.stem);
+  let y = b.feature(stem(b.child('stem'), x, cfg.stem));
   for (let s = 0; s < 4; s++) {
     for (let i = 0; i < cfg.depths[s]!; i++) {
       y = maxVitBlock(b.child('stages', s, 'blocks', i), y, cfg.dims[s]!, i === 0 ? 2 : 1, p);
     }
+    b.feature(y); // stages.<s>
   }
   const h = b.child('head');
   let z = layerNorm(h.child('norm'), h.flatten(h.globalAvgPool(y), 1), LN_EPS);
