@@ -13,7 +13,7 @@ import { exportModel } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { recipeInput } from '../../src/weights/recipe.js';
 import { hasReference, loadReference, referenceCheckpoint, referenceInput, type Stage } from '../helpers/reference.js';
-import { expectSummary } from './summary.js';
+import { expectSummary } from './own-helpers.js';
 
 describe('feature taps follow timm feature_info', () => {
   for (const spec of listModels()) {

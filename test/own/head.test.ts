@@ -8,25 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/builders/index.js';
 import { getModel, listModels } from '../../src/builders/registry.js';
-import { Tensor } from '../../src/graph/tensor.js';
 import { exportModel } from '../../src/pipeline.js';
 import { runOnnx } from '../../src/runtime/ort.js';
-import { classifierKeys } from '../../src/weights/head.js';
 import { hasReference, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
-import { expectSummary } from './summary.js';
+import { cutHead, expectSummary } from './own-helpers.js';
 
 const models = listModels().map((s) => s.name).filter(hasReference);
-
-/** The first `n` rows of every classifier tensor (weight [classes, …], bias [classes]). */
-export function cutHead(model: string, ckpt: Map<string, Tensor>, n: number): Map<string, Tensor> {
-  const out = new Map(ckpt);
-  for (const key of classifierKeys(getModel(model)).keys) {
-    const t = ckpt.get(key)!;
-    const row = t.size / t.shape[0]!;
-    out.set(key, new Tensor('float32', [n, ...t.shape.slice(1)], (t.data as Float32Array).slice(0, n * row)));
-  }
-  return out;
-}
 
 async function run(bytes: Uint8Array, model: string) {
   const x = referenceInput(model);

@@ -6,13 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { onnx } from '../../src/onnx/proto.js';
+import { onnx, type OnnxNs } from '../../src/onnx/proto.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { tempDir, vitx } from '../helpers/cli.js';
 
 const F32 = onnx.TensorProto.DataType.FLOAT, I64 = onnx.TensorProto.DataType.INT64;
 
-function vi(name: string, elemType: number, dims: (number | string)[]): onnx.IValueInfoProto {
+function vi(name: string, elemType: number, dims: (number | string)[]): OnnxNs.IValueInfoProto {
   return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
 }
 

@@ -1,5 +1,9 @@
-/** A tensor against a reference stage summary (shape, mean, std, max_abs, first8) at 1e-4 · max_abs. */
+/** Shared by the own-model tests: reference stage summaries, heads cut from reference checkpoints. */
 import { expect } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tensor } from '../../src/graph/tensor.js';
+import { FIXTURES } from '../helpers/reference.js';
 import type { HostTensor } from '../../src/runtime/ort.js';
 import { asNumbers } from '../../src/verify/compare.js';
 import type { Stage } from '../helpers/reference.js';
@@ -23,3 +27,24 @@ export function expectSummary(t: HostTensor, stage: Stage, data: ArrayLike<numbe
   expect(Math.abs(s.maxAbs - stage.max_abs), `${what} max_abs`).toBeLessThanOrEqual(tol);
   s.first8.forEach((v, i) => expect(Math.abs(v - stage.first8[i]!), `${what} first8[${i}]`).toBeLessThanOrEqual(tol));
 }
+
+/** The classifier module: timm's pretrained_cfg `classifier` (fixtures/zoo), `head` for EdgeViT (official code). */
+export function classifierModule(model: string): string {
+  const zoo = join(FIXTURES, 'zoo', `${model}.json`);
+  if (!existsSync(zoo)) return 'head';
+  const tags = Object.values((JSON.parse(readFileSync(zoo, 'utf8')) as { pretrained_tags: Record<string, { classifier: string }> }).pretrained_tags);
+  return tags[0]?.classifier ?? 'head.fc';
+}
+
+/** The first `n` rows of the classifier weight [classes, …] and bias [classes]. */
+export function cutHead(model: string, ckpt: Map<string, Tensor>, n: number): Map<string, Tensor> {
+  const out = new Map(ckpt);
+  const m = classifierModule(model);
+  for (const key of [`${m}.weight`, `${m}.bias`]) {
+    const t = ckpt.get(key)!;
+    const row = t.size / t.shape[0]!;
+    out.set(key, new Tensor('float32', [n, ...t.shape.slice(1)], (t.data as Float32Array).slice(0, n * row)));
+  }
+  return out;
+}
+
