@@ -24,6 +24,14 @@ interface ExportFlags {
 
 export class LintFailure extends Error {}
 
+const EXAMPLES = `
+Examples:
+  vitx export nextvit_small.bd_in1k_384                             a pretrained tag: 384×384, its preprocessing in the metadata
+  vitx export mobilevit_xxs -w ft10.safetensors                     a fine-tuned classifier: the head size comes from the checkpoint
+  vitx export mobilevit_xxs -w ft10.safetensors --features 2,3,4    backbone feature maps (strides 8, 16, 32) for detection
+  vitx export mobilevit_xxs -w ft10.safetensors --num-classes 0     the pooled embedding (output "embeddings")
+`;
+
 function histogramLine(before: Map<string, number>, after: Map<string, number>): string {
   const ops = [...new Set([...before.keys(), ...after.keys()])].sort();
   return ops.map((op) => {
@@ -47,6 +55,7 @@ export function registerExport(program: Command, io: Io): void {
   program
     .command('export')
     .description('export a model as an optimized ONNX file')
+    .addHelpText('after', EXAMPLES)
     .argument('<model>', "model or pretrained tag, e.g. nextvit_small or nextvit_small.bd_in1k_384 (see 'vitx list [--pretrained]')")
     .option('-o, --output <file>', 'output path (default: <model>.onnx)')
     .option('-w, --weights <file>', 'checkpoint (.safetensors, timm names); default: deterministic init')
