@@ -94,5 +94,8 @@ describe('several outputs, one int64', () => {
     expect(differ.stdout).toMatch(/indices: FAIL/);
     expect(differ.stdout).toMatch(/scores: pass/);
     expect(differ.stderr).toBe('');
+    const bisect = vitx(['diff', a, c, '--bisect']);
+    expect(bisect.code).toBe(1);
+    expect(bisect.stdout).toMatch(/first diverging node: topk \(TopK\)/);
   });
 });
