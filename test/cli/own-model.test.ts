@@ -13,7 +13,7 @@ import { asNumbers } from '../../src/verify/compare.js';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
 import { tempDir, vitx } from '../helpers/cli.js';
 import { FIXTURES, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
-import { cutHead, expectSummary } from './own-helpers.js';
+import { cutHead, expectSummary } from '../helpers/stages.js';
 
 const MODEL = 'mobilevit_xxs';
 let dir: string, ft10: string;

@@ -1,12 +1,11 @@
-/** Shared by the own-model tests: reference stage summaries, heads cut from reference checkpoints. */
-import { expect } from 'vitest';
+/** Reference stage summaries (fixtures/reference/<model>/expected.json `stages`) and heads cut from reference checkpoints. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Tensor } from '../../src/graph/tensor.js';
-import { FIXTURES } from '../helpers/reference.js';
 import type { HostTensor } from '../../src/runtime/ort.js';
 import { asNumbers } from '../../src/verify/compare.js';
-import type { Stage } from '../helpers/reference.js';
+import { FIXTURES, type Stage } from './reference.js';
 
 export function summarize(x: ArrayLike<number>): { mean: number; std: number; maxAbs: number; first8: number[] } {
   let sum = 0, maxAbs = 0;

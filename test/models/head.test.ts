@@ -3,15 +3,17 @@
  * the classifier weight and bias) exports with no head-size option and gives the first 10
  * reference logits within the full head's tolerance; numClasses 0 gives the pooled pre-logits
  * (the reference `pre_logits` stage summary); an explicit head size the checkpoint contradicts is
- * refused in one line naming both.
+ * refused in one line naming both; checkpoints without a head (timm num_classes=0) or without what
+ * follows the last feature map (features_only) load where that part is not built.
  */
 import { describe, expect, it } from 'vitest';
 import '../../src/builders/index.js';
 import { getModel, listModels } from '../../src/builders/registry.js';
-import { exportModel } from '../../src/pipeline.js';
+import { exportModel, prepareModel } from '../../src/pipeline.js';
+import { CheckpointError } from '../../src/weights/load.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { hasReference, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
-import { cutHead, expectSummary } from './own-helpers.js';
+import { cutHead, expectSummary } from '../helpers/stages.js';
 
 const models = listModels().map((s) => s.name).filter(hasReference);
 
@@ -42,4 +44,29 @@ describe('head size follows the checkpoint', () => {
       expectSummary(out['embeddings']!, expected.stages.find((s) => s.name === 'pre_logits')!);
     });
   }
+});
+
+describe('head size: refusals and headless checkpoints (mobilevit_xxs)', () => {
+  const model = 'mobilevit_xxs';
+  const full = referenceCheckpoint(model);
+  const without = (prefixes: string[]) => new Map([...full].filter(([k]) => !prefixes.some((p) => k.startsWith(p))));
+
+  it('an explicit head size the checkpoint contradicts: one line naming both', () => {
+    const ft10 = cutHead(model, full, 10);
+    expect(() => prepareModel(model, { checkpoint: ft10, checkpointName: 'ft10.safetensors', numClasses: 1000 }))
+      .toThrow(new CheckpointError('ft10.safetensors has a 10-class head (head.fc.weight [10, 320]) but 1000 classes were asked for (--num-classes 1000); omit --num-classes to use the checkpoint\'s'));
+    expect(prepareModel(model, { checkpoint: ft10, numClasses: 10 }).outputs[0]!.shape).toEqual([1, 10]);
+  });
+
+  it('a checkpoint without head tensors exports the embedding; asking for a head reports them missing', () => {
+    const headless = without(['head.']);
+    expect(prepareModel(model, { checkpoint: headless }).outputs.map((v) => v.name)).toEqual(['embeddings']);
+    expect(() => prepareModel(model, { checkpoint: headless, numClasses: 1000 })).toThrow(/2 missing: head\.fc\.weight, head\.fc\.bias/);
+  });
+
+  it('features: a checkpoint without final_conv and head loads for features 0…3, not for 4', () => {
+    const trunk = without(['head.', 'final_conv.']);
+    expect(prepareModel(model, { checkpoint: trunk, features: [0, 1, 2, 3] }).outputs.map((v) => v.name)).toEqual(['features.0', 'features.1', 'features.2', 'features.3']);
+    expect(() => prepareModel(model, { checkpoint: trunk, features: 'all' })).toThrow(/missing: final_conv\.conv\.weight/);
+  });
 });

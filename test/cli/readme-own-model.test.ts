@@ -12,7 +12,7 @@ import { runOnnx } from '../../src/runtime/ort.js';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
 import { BIN, ROOT, tempDir } from '../helpers/cli.js';
 import { loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
-import { cutHead, expectSummary } from './own-helpers.js';
+import { cutHead, expectSummary } from '../helpers/stages.js';
 
 function section(): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
