@@ -143,9 +143,10 @@ export function buildModel(name: string, o: BuildOptions & { fused?: boolean } =
   return b.g;
 }
 
+/** A feature index the model does not have (a usage error). */
 export class FeatureIndexError extends Error {}
 
-/** timm's feature_info of a variant: module, channels and reduction per tap (null if timm has no entry). */
+/** The module each feature tap outputs: timm's feature_info, else the registration's `featureModules` (null: neither). */
 export function featureModules(spec: ModelSpec): readonly string[] | null {
   return TIMM_ZOO[spec.name]?.featureInfo.map((f) => f.module) ?? spec.featureModules ?? null;
 }
@@ -160,8 +161,8 @@ function selectFeatures(spec: ModelSpec, b: Builder, indices: readonly number[] 
   if (taps.length === 0) throw new BuildError(`${spec.name} has no feature taps`);
   const picked = indices === 'all' ? taps.map((_, i) => i) : [...indices];
   const bad = picked.filter((i) => !Number.isInteger(i) || i < 0 || i >= taps.length);
-  if (bad.length) throw new FeatureIndexError(`${spec.name} has feature maps 0…${taps.length - 1}, not ${bad.join(', ')}`);
-  if (new Set(picked).size !== picked.length) throw new FeatureIndexError(`feature indices repeat: ${picked.join(',')}`);
+  if (bad.length) throw new FeatureIndexError(`--features ${bad.join(',')}: ${spec.name} has feature maps 0…${taps.length - 1}`);
+  if (new Set(picked).size !== picked.length) throw new FeatureIndexError(`--features ${picked.join(',')}: an index repeats`);
   const modules = featureModules(spec);
   for (const i of picked) {
     b.g.outputs.push(taps[i]!);

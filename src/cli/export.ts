@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { resolveModelName } from '../builders/pretrained.js';
-import { FeatureIndexError } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { UsageError } from './errors.js';
@@ -73,8 +72,8 @@ export function registerExport(program: Command, io: Io): void {
     .option('-q, --quiet', 'print nothing on success')
     .action((model: string, f: ExportFlags) => {
       const t0 = performance.now();
-      const resolved = resolveModelName(model);
-      const output = f.output ?? `${resolved.tag && model.includes('.') ? resolved.tag : resolved.arch}.onnx`;
+      resolveModelName(model); // an unknown model or tag is a usage error before anything is read
+      const output = f.output ?? `${model}.onnx`;
       const features = f.features === undefined ? undefined : parseFeatures(f.features);
       if (features && f.numClasses !== undefined) throw new UsageError('--features exports no classifier; drop --num-classes');
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
@@ -84,17 +83,11 @@ export function registerExport(program: Command, io: Io): void {
       checkWritable(dataPath, f.weights ? [f.weights] : []);
       let checkpoint;
       if (f.weights) checkpoint = readSafetensors(readInput(f.weights, 'weights file'), `weights file ${f.weights}`).tensors;
-      let r;
-      try {
-        r = exportModel(model, {
-          checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined, numClasses: f.numClasses, features,
-          opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
-          dtype: f.dtype, io: f.io, target: f.target, externalData: f.externalData ? true : 'auto', dataLocation: basename(dataPath),
-        });
-      } catch (e) {
-        if (e instanceof FeatureIndexError) throw new UsageError(`--features: ${e.message}`);
-        throw e;
-      }
+      const r = exportModel(model, {
+        checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined, numClasses: f.numClasses, features,
+        opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
+        dtype: f.dtype, io: f.io, target: f.target, externalData: f.externalData ? true : 'auto', dataLocation: basename(dataPath),
+      });
       const errors = countErrors(r.findings);
       if (errors > 0) {
         for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);

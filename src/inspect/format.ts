@@ -5,7 +5,7 @@ import type { InspectReport, ValueSummary } from './index.js';
 const giga = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(3)} G` : `${(n / 1e6).toFixed(2)} M`);
 const sig = (v: ValueSummary) => `${v.name}: ${v.dtype}[${v.shape.join(', ')}]`;
 
-/** `features.<i>  <module>, <channels> channels, stride <reduction>` per feature output (vitx.feature_* metadata). */
+/** `features.<i>: <module>, <channels> channels, reduction <r>` per feature output (vitx.feature_* metadata). */
 function featureLines(md: Record<string, string>): string[] {
   if (!md['vitx.features']) return [];
   const col = (k: string) => md[k]?.split(',') ?? [];
