@@ -47,7 +47,7 @@ export function parsePrecision(flag: string): (v: string) => 'fp32' | 'fp16' {
 
 export function parseNumClasses(v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 1_000_000) throw new UsageError(`--num-classes must be a non-negative integer (0: the pooled embedding), got '${v}'`);
+  if (!/^\d+$/.test(v) || n > 100_000) throw new UsageError(`--num-classes must be an integer from 0 (the pooled embedding) to 100000, got '${v}'`);
   return n;
 }
 

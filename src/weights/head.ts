@@ -28,12 +28,12 @@ export function classifierKeys(spec: ModelSpec): ClassifierKeys {
 }
 
 /** Classes of a checkpoint's head: rows of its classifier weight; 0 when it has no classifier keys. */
-export function checkpointClasses(spec: ModelSpec, ckpt: ReadonlyMap<string, Tensor>): { classes: number; weight: Tensor | null; key: string } {
+export function checkpointClasses(spec: ModelSpec, ckpt: ReadonlyMap<string, Tensor>, what = 'checkpoint'): { classes: number; weight: Tensor | null; key: string } {
   const { weight, keys } = classifierKeys(spec);
-  const w = ckpt.get(weight);
-  if (w) return { classes: w.shape[0] ?? 0, weight: w, key: weight };
-  const other = keys.map((key) => ({ key, t: ckpt.get(key) })).find((e) => e.t);
-  return other ? { classes: other.t!.shape[0] ?? 0, weight: other.t!, key: other.key } : { classes: 0, weight: null, key: weight };
+  const found = [weight, ...keys].map((key) => ({ key, t: ckpt.get(key) })).find((e) => e.t);
+  if (!found) return { classes: 0, weight: null, key: weight };
+  if (found.t!.shape.length === 0) throw new CheckpointError(`${what}: ${found.key} is a scalar; a classifier tensor has the classes on its first axis`);
+  return { classes: found.t!.shape[0]!, weight: found.t!, key: found.key };
 }
 
 /**
@@ -42,7 +42,7 @@ export function checkpointClasses(spec: ModelSpec, ckpt: ReadonlyMap<string, Ten
  */
 export function resolveNumClasses(spec: ModelSpec, o: { numClasses?: number; checkpoint?: ReadonlyMap<string, Tensor>; checkpointName?: string; fallback: number }): number {
   if (!o.checkpoint) return o.numClasses ?? o.fallback;
-  const c = checkpointClasses(spec, o.checkpoint);
+  const c = checkpointClasses(spec, o.checkpoint, o.checkpointName);
   if (o.numClasses === undefined) return c.classes;
   if (o.numClasses > 0 && c.weight && c.classes !== o.numClasses) {
     throw new CheckpointError(

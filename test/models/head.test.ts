@@ -11,6 +11,7 @@ import '../../src/builders/index.js';
 import { getModel, listModels } from '../../src/builders/registry.js';
 import { exportModel, prepareModel } from '../../src/pipeline.js';
 import { CheckpointError } from '../../src/weights/load.js';
+import { Tensor } from '../../src/graph/tensor.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { hasReference, loadReference, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
 import { cutHead, expectSummary } from '../helpers/stages.js';
@@ -56,6 +57,8 @@ describe('head size: refusals and headless checkpoints (mobilevit_xxs)', () => {
     expect(() => prepareModel(model, { checkpoint: ft10, checkpointName: 'ft10.safetensors', numClasses: 1000 }))
       .toThrow(new CheckpointError('ft10.safetensors has a 10-class head (head.fc.weight [10, 320]) but 1000 classes were asked for (--num-classes 1000); omit --num-classes to use the checkpoint\'s'));
     expect(prepareModel(model, { checkpoint: ft10, numClasses: 10 }).outputs[0]!.shape).toEqual([1, 10]);
+    const scalar = new Map(ft10).set('head.fc.weight', Tensor.scalarF32(1));
+    expect(() => prepareModel(model, { checkpoint: scalar, checkpointName: 'w.safetensors' })).toThrow(/^w\.safetensors: head\.fc\.weight is a scalar/);
   });
 
   it('a checkpoint without head tensors exports the embedding; asking for a head reports them missing', () => {
