@@ -3,12 +3,15 @@
  * lint → serialize (inline or with external data). The CLI is a thin layer over these functions.
  */
 import { type Batch, buildModel, getModel } from './builders/index.js';
+import { preprocessingMetadata, resolveModelName } from './builders/pretrained.js';
 import type { Graph } from './graph/ir.js';
 import type { Tensor } from './graph/tensor.js';
 import { legalize } from './onnx/legalize.js';
 import { optimize, type OptimizeReport, type Pass } from './passes/index.js';
 import { serialize } from './onnx/serialize.js';
-import { detectCheckpointForm } from './weights/forms.js';
+import { detectCheckpointForm, formKeys } from './weights/forms.js';
+import { resolveNumClasses } from './weights/head.js';
+import { parameters } from './weights/load.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
@@ -22,21 +25,37 @@ export interface PrepareOptions {
   /** Checkpoint tensors by key; absent → deterministic initialization. */
   checkpoint?: ReadonlyMap<string, Tensor>;
   checkpointName?: string;
-  /** Classifier outputs (default the model's); 0 = pooled embedding output. */
+  /**
+   * Classifier outputs; 0 = the pooled pre-logits (output `embeddings`). Default: the checkpoint's
+   * head (rows of its classifier weight; none → 0), else the pretrained tag's `num_classes`.
+   * An explicit N > 0 that disagrees with the checkpoint's head is an error.
+   */
   numClasses?: number;
+  /** Feature maps (timm `features_only`) instead of the classifier: indices or 'all' (builders/registry.ts). */
+  features?: readonly number[] | 'all';
 }
 
 /**
- * Builds the graph of `model` with its weights in place: the train-time graph, or the fused
- * (reparameterized) one when the checkpoint's keys are in that form (weights/forms.ts).
+ * Builds the graph of `model` (an architecture or a pretrained tag, builders/pretrained.ts) with its
+ * weights in place: the train-time graph, or the fused (reparameterized) one when the checkpoint's
+ * keys are in that form (weights/forms.ts). The tag (or the architecture's default tag) sets the
+ * default input size and head size and the preprocessing metadata.
  */
 export function prepareModel(model: string, o: PrepareOptions = {}): Graph {
-  const form = o.checkpoint ? detectCheckpointForm(getModel(model), o.checkpoint.keys(), o.checkpointName) : 'train';
-  const spec = getModel(model);
-  const g = buildModel(model, { batch: o.batch, size: o.size, numClasses: o.numClasses, fused: form === 'fused' });
-  const window = spec.relPosWindow?.(o.size ?? spec.defaultSize);
-  if (o.checkpoint) applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName, window);
-  else initDeterministic(g);
+  const resolved = resolveModelName(model);
+  const spec = getModel(resolved.arch);
+  const tagSize = resolved.cfg ? [resolved.cfg.input_size[1], resolved.cfg.input_size[2]] as const : undefined;
+  const form = o.checkpoint ? detectCheckpointForm(spec, o.checkpoint.keys(), o.checkpointName) : 'train';
+  const numClasses = o.features ? 0 : resolveNumClasses(spec, { ...o, fallback: resolved.cfg?.num_classes ?? spec.numClasses });
+  const g = buildModel(spec.name, { batch: o.batch, size: o.size ?? tagSize, fused: form === 'fused', numClasses, features: o.features });
+  for (const [k, v] of preprocessingMetadata(resolved)) g.metadata.set(k, v);
+  if (o.checkpoint) {
+    // keys of the architecture this graph leaves out (a head with numClasses 0, what follows the last feature map)
+    const built = new Set(parameters(g).map((v) => v.name));
+    const unused = new Set([...formKeys(spec, form)].filter((k) => !built.has(k)));
+    const window = spec.relPosWindow?.(o.size ?? tagSize ?? spec.defaultSize);
+    applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName, unused, window);
+  } else initDeterministic(g);
   if (form === 'fused') g.metadata.set('vitx.checkpoint_form', 'fused');
   g.metadata.set('vitx.weights', o.checkpoint ? (o.checkpointName ?? 'checkpoint') : 'deterministic-init (vitx-fnv1a-golden-v1)');
   return g;

@@ -159,6 +159,7 @@ function buildEdgeVit(cfg: EdgeVitConfig, b: Builder, x: Value): Value {
       if (sr > 1) y = localAgg(bb.child('LocalAgg'), y);
       y = selfAttn(bb.child('SelfAttn'), y, heads, sr);
     }
+    b.feature(y); // blocks<s+1>: not in timm, so these four taps (reductions 4, 8, 16, 32) are vitx's choice
   }
   y = batchNorm(b.child('norm'), y, BN_EPS);
   return classifier(b.child('head'), b.flatten(b.globalAvgPool(y), 1));
@@ -179,6 +180,7 @@ for (const [name, cfg] of Object.entries(VARIANTS)) {
     numClasses: 1000,
     paperMacs: cfg.paperMacs,
     params: cfg.params,
+    featureModules: ['blocks1', 'blocks2', 'blocks3', 'blocks4'],
     build: (b, x) => buildEdgeVit(cfg, b, x),
   });
 }

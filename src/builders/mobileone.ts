@@ -177,9 +177,10 @@ function mobileOneStage(b: Builder, x: Value, out: number, units: number, cfg: M
 }
 
 function buildMobileOne(cfg: MobileOneConfig, b: Builder, x: Value, form: Form): Value {
-  let y = mobileOne(b.child('stem'), x, { out: cfg.stem, k: 3, stride: 2, act: 'relu', numConvBranches: 1 }, form);
+  let y = b.feature(mobileOne(b.child('stem'), x, { out: cfg.stem, k: 3, stride: 2, act: 'relu', numConvBranches: 1 }, form));
   for (let s = 0; s < 4; s++) {
-    y = mobileOneStage(b.child('stages', s), y, BASE[s]! * cfg.wf[s]!, UNITS[s]!, cfg, cfg.se[s]!, form);
+    // stages.0..2, then stages.3 = timm's final_conv tap (an Identity in MobileOne)
+    y = b.feature(mobileOneStage(b.child('stages', s), y, BASE[s]! * cfg.wf[s]!, UNITS[s]!, cfg, cfg.se[s]!, form));
   }
   const h = b.child('head');
   return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));

@@ -172,14 +172,16 @@ function mobileVitBlock(b: Builder, x: Value, dim: number, depth: number): Value
 function buildMobileVit(cfg: MobileVitConfig, b: Builder, x: Value): Value {
   let y = convNormAct(b.child('stem'), x, { out: cfg.stem, k: 3, stride: 2, act: true });
   const e = cfg.expansion;
-  y = invertedResidual(b.child('stages', 0, 0), y, cfg.irWidths[0], 1, e);
+  y = b.feature(invertedResidual(b.child('stages', 0, 0), y, cfg.irWidths[0], 1, e));
   for (let i = 0; i < 3; i++) y = invertedResidual(b.child('stages', 1, i), y, cfg.irWidths[1], i === 0 ? 2 : 1, e);
+  b.feature(y);
   cfg.vit.forEach((st, i) => {
     const sb = b.child('stages', i + 2);
     y = invertedResidual(sb.child(0), y, st.out, 2, e);
     y = mobileVitBlock(sb.child(1), y, st.dim, st.depth);
+    if (i < 2) b.feature(y); // stages.2, stages.3 (timm's feature_info has final_conv instead of stages.4)
   });
-  y = convNormAct(b.child('final_conv'), y, { out: cfg.finalConv, k: 1, act: true });
+  y = b.feature(convNormAct(b.child('final_conv'), y, { out: cfg.finalConv, k: 1, act: true }));
   const h = b.child('head');
   return classifier(h.child('fc'), h.flatten(h.globalAvgPool(y), 1));
 }

@@ -156,6 +156,7 @@ function buildNextVit(cfg: NextVitConfig, b: Builder, x: Value): Value {
       const stride = i === 0 ? STAGE_STRIDES[s]! : 1;
       x = blk.type === 'NCB' ? ncb(bb, x, blk.out, stride) : ntb(bb, x, blk.out, stride, SR_RATIOS[s]!);
     });
+    b.feature(x); // stages.<s>
   });
   x = batchNorm(b.child('norm'), x, BN_EPS);
   const pooled = b.flatten(b.globalAvgPool(x), 1);

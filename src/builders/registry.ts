@@ -4,6 +4,7 @@
  */
 import { Builder, BuildError } from '../graph/builder.js';
 import type { Graph, Value } from '../graph/ir.js';
+import { removeDeadCode } from '../passes/dce.js';
 import { VITX_VERSION } from '../version.js';
 import { TIMM_ZOO } from './timm-zoo.js';
 
@@ -20,6 +21,12 @@ export interface BuildOptions {
   size?: readonly [number, number];
   /** Classifier outputs (default the variant's `numClasses`); 0 = pooled pre-logits, output `embeddings`. */
   numClasses?: number;
+  /**
+   * Backbone feature maps instead of the classifier (timm `features_only=True, out_indices=…`):
+   * indices into the model's feature taps, or 'all'. Outputs `features.<i>` (NCHW); the head and
+   * everything else no output needs is not in the graph.
+   */
+  features?: readonly number[] | 'all';
 }
 
 export interface ModelSpec {
@@ -49,6 +56,8 @@ export interface ModelSpec {
    * absent for timm architectures, whose count is timm's (`TIMM_ZOO[name].paramsDefaultHead`).
    */
   params?: number;
+  /** Module of each feature tap, for architectures timm does not know (timm's come from its feature_info). */
+  featureModules?: readonly string[];
 }
 
 const REGISTRY = new Map<string, ModelSpec>();
@@ -130,16 +139,22 @@ export function buildModel(name: string, o: BuildOptions & { fused?: boolean } =
   const size = o.size ?? spec.defaultSize;
   checkSize(spec, size);
   const batch = o.batch ?? 1;
-  const numClasses = o.numClasses ?? spec.numClasses;
+  const numClasses = o.features ? 0 : (o.numClasses ?? spec.numClasses);
+  if (!Number.isInteger(numClasses) || numClasses < 0) throw new BuildError(`${spec.name}: the number of classes must be a non-negative integer, not ${numClasses}`);
   const b = Builder.create(spec.name, { numClasses });
   graphsBuilt++;
   const x = b.input('input', { dtype: 'float32', shape: [batch === 'dynamic' ? 'N' : batch, 3, size[0], size[1]] });
   const build = o.fused ? spec.buildFused : spec.build;
   if (!build) throw new BuildError(`${spec.name} has no fused-form builder`);
   const logits = build.call(spec, b, x, size);
-  b.g.outputs.push(logits);
-  b.g.renameValue(logits, numClasses > 0 ? 'logits' : 'embeddings');
   const md = b.g.metadata;
+  if (o.features) {
+    selectFeatures(spec, b, o.features, size);
+  } else {
+    b.g.outputs.push(logits);
+    b.g.renameValue(logits, numClasses > 0 ? 'logits' : 'embeddings');
+    if (numClasses > 0) md.set('vitx.num_classes', String(numClasses));
+  }
   md.set('vitx.model', spec.name);
   md.set('vitx.family', spec.family);
   md.set('vitx.input_size', `${size[0]}x${size[1]}`);
@@ -149,4 +164,37 @@ export function buildModel(name: string, o: BuildOptions & { fused?: boolean } =
   md.set('vitx.layout', 'NCHW, RGB, float32');
   md.set('vitx.version', VITX_VERSION);
   return b.g;
+}
+
+/** A feature index the model does not have (a usage error). */
+export class FeatureIndexError extends Error {}
+
+/** The module each feature tap outputs: timm's feature_info, else the registration's `featureModules` (null: neither). */
+export function featureModules(spec: ModelSpec): readonly string[] | null {
+  return TIMM_ZOO[spec.name]?.featureInfo.map((f) => f.module) ?? spec.featureModules ?? null;
+}
+
+/**
+ * Makes the tapped feature maps `indices` the graph's outputs `features.<i>` and removes what no
+ * output needs (the head). Records each output's module, channels and reduction (input height /
+ * map height) in the metadata, comma-separated in output order.
+ */
+function selectFeatures(spec: ModelSpec, b: Builder, indices: readonly number[] | 'all', size: readonly [number, number]): void {
+  const taps = b.ctx.features;
+  if (taps.length === 0) throw new BuildError(`${spec.name} has no feature taps`);
+  const picked = indices === 'all' ? taps.map((_, i) => i) : [...indices];
+  const bad = picked.filter((i) => !Number.isInteger(i) || i < 0 || i >= taps.length);
+  if (bad.length) throw new FeatureIndexError(`--features ${bad.join(',')}: ${spec.name} has feature maps 0…${taps.length - 1}`);
+  if (new Set(picked).size !== picked.length) throw new FeatureIndexError(`--features ${picked.join(',')}: an index repeats`);
+  const modules = featureModules(spec);
+  for (const i of picked) {
+    b.g.outputs.push(taps[i]!);
+    b.g.renameValue(taps[i]!, `features.${i}`);
+  }
+  removeDeadCode(b.g);
+  const md = b.g.metadata;
+  md.set('vitx.features', picked.join(','));
+  if (modules) md.set('vitx.feature_modules', picked.map((i) => modules[i] ?? '?').join(','));
+  md.set('vitx.feature_channels', picked.map((i) => String(taps[i]!.shape[1])).join(','));
+  md.set('vitx.feature_reductions', picked.map((i) => String(size[0] / (taps[i]!.shape[2] as number))).join(','));
 }

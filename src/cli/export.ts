@@ -5,22 +5,31 @@
  */
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { getModel } from '../builders/registry.js';
+import { resolveModelName } from '../builders/pretrained.js';
 import { exportModel } from '../pipeline.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
 import { checkWritable, readInput, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
-import { parseBatch, parseOpset, parsePrecision, parseSize, parseTarget } from './options.js';
+import { parseBatch, parseFeatures, parseNumClasses, parseOpset, parsePrecision, parseSize, parseTarget } from './options.js';
 
 interface ExportFlags {
   output?: string; weights?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
   dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
+  numClasses?: number; features?: string | boolean;
 }
 
 export class LintFailure extends Error {}
+
+const EXAMPLES = `
+Examples:
+  vitx export nextvit_small.bd_in1k_384                             a pretrained tag: 384×384, its preprocessing in the metadata
+  vitx export mobilevit_xxs -w ft10.safetensors                     a fine-tuned classifier: the head size comes from the checkpoint
+  vitx export mobilevit_xxs -w ft10.safetensors --features 2,3,4    backbone feature maps (strides 8, 16, 32) for detection
+  vitx export mobilevit_xxs -w ft10.safetensors --num-classes 0     the pooled embedding (output "embeddings")
+`;
 
 function histogramLine(before: Map<string, number>, after: Map<string, number>): string {
   const ops = [...new Set([...before.keys(), ...after.keys()])].sort();
@@ -32,16 +41,28 @@ function histogramLine(before: Map<string, number>, after: Map<string, number>):
 
 const total = (h: Map<string, number>) => [...h.values()].reduce((a, b) => a + b, 0);
 
+/** What the outputs are: feature reductions, or the checkpoint tag whose preprocessing the file records. */
+function outputNote(md: ReadonlyMap<string, string>): string {
+  const red = md.get('vitx.feature_reductions');
+  const parts = red ? [`reductions ${red.split(',').map((x) => `/${x}`).join(' ')}`] : [];
+  const tag = md.get('vitx.pretrained_tag');
+  if (tag) parts.push(`preprocessing of ${tag}`);
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
+
 export function registerExport(program: Command, io: Io): void {
   program
     .command('export')
     .description('export a model as an optimized ONNX file')
-    .argument('<model>', "model name (see 'vitx list')")
+    .addHelpText('after', EXAMPLES)
+    .argument('<model>', "model or pretrained tag, e.g. nextvit_small or nextvit_small.bd_in1k_384 (see 'vitx list [--pretrained]')")
     .option('-o, --output <file>', 'output path (default: <model>.onnx)')
     .option('-w, --weights <file>', 'checkpoint (.safetensors, timm names); default: deterministic init')
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
-    .option('--size <H|HxW>', 'input size (default: the model\'s)', parseSize)
+    .option('--size <H|HxW>', 'input size (default: the pretrained tag\'s)', parseSize)
+    .option('--num-classes <n>', 'classifier outputs (default: the checkpoint\'s head, else the tag\'s); 0 = pooled embedding, output "embeddings"', parseNumClasses)
+    .option('--features [i,j,...]', 'backbone feature maps instead of the classifier (timm features_only / out_indices; default all), outputs features.<i>')
     .option('--no-optimize', 'write the train-time graph as built (no passes)')
     .option('--no-reparam', 'keep BatchNorms and multi-branch blocks (clean-up passes only)')
     .option('--dtype <fp32|fp16>', 'weights and compute precision', parsePrecision('--dtype'), 'fp32')
@@ -51,8 +72,10 @@ export function registerExport(program: Command, io: Io): void {
     .option('-q, --quiet', 'print nothing on success')
     .action((model: string, f: ExportFlags) => {
       const t0 = performance.now();
-      const spec = getModel(model);
-      const output = f.output ?? `${spec.name}.onnx`;
+      resolveModelName(model); // an unknown model or tag is a usage error before anything is read
+      const output = f.output ?? `${model}.onnx`;
+      const features = f.features === undefined ? undefined : parseFeatures(f.features);
+      if (features && f.numClasses !== undefined) throw new UsageError('--features exports no classifier; drop --num-classes');
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (f.io === 'fp16' && f.dtype !== 'fp16') throw new UsageError('--io fp16 needs --dtype fp16');
       const dataPath = `${output}.data`;
@@ -60,15 +83,15 @@ export function registerExport(program: Command, io: Io): void {
       checkWritable(dataPath, f.weights ? [f.weights] : []);
       let checkpoint;
       if (f.weights) checkpoint = readSafetensors(readInput(f.weights, 'weights file'), `weights file ${f.weights}`).tensors;
-      const r = exportModel(spec.name, {
-        checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined,
+      const r = exportModel(model, {
+        checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined, numClasses: f.numClasses, features,
         opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype, io: f.io, target: f.target, externalData: f.externalData ? true : 'auto', dataLocation: basename(dataPath),
       });
       const errors = countErrors(r.findings);
       if (errors > 0) {
         for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);
-        throw new LintFailure(`${spec.name} does not pass the ${r.target} lint (${errors} error${errors === 1 ? '' : 's'} listed above); nothing written`);
+        throw new LintFailure(`${model} does not pass the ${r.target} lint (${errors} error${errors === 1 ? '' : 's'} listed above); nothing written`);
       }
       writeAtomicMany(r.external ? [[dataPath, r.external.data], [output, [r.bytes]]] : [[output, [r.bytes]]]);
       if (f.quiet) return;
@@ -76,6 +99,7 @@ export function registerExport(program: Command, io: Io): void {
       const mb = ((r.bytes.byteLength + (r.external?.dataBytes ?? 0)) / 1e6).toFixed(1);
       const size = r.graph.inputs[0]!.shape.join('×');
       io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}, ${f.weights ? `weights ${f.weights}` : 'deterministic init'})\n`);
+      io.out(`  outputs  ${r.graph.outputs.map((v) => `${v.name} ${v.shape.join('×')}`).join(', ')}${outputNote(r.graph.metadata)}\n`);
       io.out(`  params   ${r.params.toLocaleString('en-US')} (exported tensors: ${r.exportedParams.toLocaleString('en-US')} values)\n`);
       io.out(`  nodes    ${total(r.nodesBefore)} → ${total(r.nodesAfter)}: ${histogramLine(r.nodesBefore, r.nodesAfter)}\n`);
       const fired = r.passes.flatMap((p) => Object.entries(p.stats.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ×${n}`));

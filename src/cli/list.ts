@@ -1,8 +1,10 @@
 /**
- * `vitx list`: registered models with parameter counts, default and accepted input sizes. Builds no
+ * `vitx list`: registered models with parameter counts, default and accepted input sizes; `--pretrained`:
+ * every pretrained tag. Builds no
  * graph: parameter counts come from the variant tables (timm's counts for timm architectures).
  */
 import type { Command } from 'commander';
+import { listPretrainedTags } from '../builders/pretrained.js';
 import { listModels, type ModelSpec, specParams } from '../builders/registry.js';
 import type { Io } from './main.js';
 
@@ -30,12 +32,27 @@ export function listRows(): ListRow[] {
   }));
 }
 
+function listTags(io: Io, json: boolean): void {
+  const rows = listPretrainedTags().map(({ tag, arch, cfg }) => ({
+    tag, model: arch, input_size: `${cfg.input_size[1]}x${cfg.input_size[2]}`, num_classes: cfg.num_classes,
+    mean: cfg.mean, std: cfg.std, crop_pct: cfg.crop_pct, interpolation: cfg.interpolation, hf_hub_id: cfg.hf_hub_id ?? null,
+  }));
+  if (json) { io.out(`${JSON.stringify(rows, null, 2)}\n`); return; }
+  const w = Math.max(...rows.map((r) => r.tag.length), 3);
+  io.out(`${'tag'.padEnd(w)}  input    classes  crop   interp    mean / std\n`);
+  for (const r of rows) {
+    io.out(`${r.tag.padEnd(w)}  ${r.input_size.padEnd(7)}  ${String(r.num_classes).padStart(7)}  ${String(r.crop_pct).padEnd(5)}  ${r.interpolation.padEnd(8)}  ${r.mean.join(',')} / ${r.std.join(',')}\n`);
+  }
+}
+
 export function registerList(program: Command, io: Io): void {
   program
     .command('list')
-    .description('list the models vitx can export')
+    .description('list the models vitx can export (--pretrained: their pretrained tags, usable as model names)')
+    .option('--pretrained', "every pretrained tag of the registered models (timm's pretrained_cfg: input size, classes, preprocessing)")
     .option('--json', 'machine-readable output')
-    .action((f: { json?: boolean }) => {
+    .action((f: { json?: boolean; pretrained?: boolean }) => {
+      if (f.pretrained) { listTags(io, f.json === true); return; }
       const rows = listRows();
       if (f.json) { io.out(`${JSON.stringify(rows, null, 2)}\n`); return; }
       const w = Math.max(...rows.map((r) => r.name.length), 5);

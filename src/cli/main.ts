@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import '../builders/index.js';
 import { VITX_VERSION } from '../onnx/serialize.js';
-import { SizeError, UnknownModelError } from '../builders/registry.js';
+import { FeatureIndexError, SizeError, UnknownModelError } from '../builders/registry.js';
 import { OpsetError } from '../onnx/legalize.js';
 import { EXIT, oneLine, UsageError } from './errors.js';
 import { COMMANDS } from './commands.js';
@@ -48,7 +48,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     if (process.env['VITX_DEBUG'] === '1') io.err(`${(e as Error).stack}\n`);
     io.err(`vitx: error: ${oneLine(e)}\n`);
-    const usage = e instanceof UsageError || e instanceof UnknownModelError || e instanceof SizeError || e instanceof OpsetError;
+    const usage = e instanceof UsageError || e instanceof UnknownModelError || e instanceof SizeError || e instanceof OpsetError || e instanceof FeatureIndexError;
     return usage ? EXIT.usage : EXIT.failure;
   }
 }

@@ -44,3 +44,16 @@ export function parsePrecision(flag: string): (v: string) => 'fp32' | 'fp16' {
     return v;
   };
 }
+
+export function parseNumClasses(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 100_000) throw new UsageError(`--num-classes must be an integer from 0 (the pooled embedding) to 100000, got '${v}'`);
+  return n;
+}
+
+/** `--features` alone: all maps; `--features 1,2,3`: those indices (timm out_indices). */
+export function parseFeatures(v: string | boolean): number[] | 'all' {
+  if (v === true || v === 'all') return 'all';
+  if (typeof v !== 'string' || !/^\d+(,\d+)*$/.test(v)) throw new UsageError(`--features takes comma-separated feature indices (e.g. 1,2,3) or nothing for all, got '${String(v)}'`);
+  return v.split(',').map(Number);
+}

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { getModel } from '../builders/registry.js';
+import { resolveModelName } from '../builders/pretrained.js';
 import { BACKEND_NAMES, type BackendName, BackendPool, parseBackendList } from '../runtime/backend.js';
 import { fmt, type OutputComparison, type Tolerance } from '../verify/compare.js';
 import { goldensFormat, readGoldens, writeGoldens } from '../verify/goldens.js';
@@ -47,7 +47,8 @@ function parseStaticBatch(v: string): number {
 export function resolveTarget(arg: string): VerifyTarget {
   const isFile = /\.onnx$/i.test(arg) || arg.includes('/') || (existsSync(arg) && statSync(arg).isFile());
   if (isFile) return { kind: 'file', path: arg, bytes: readInput(arg, 'model file') };
-  return { kind: 'model', model: getModel(arg).name };
+  resolveModelName(arg); // an unknown name or tag is a usage error here, before any work
+  return { kind: 'model', model: arg };
 }
 
 function referenceSpec(path: string, flag: string): ReferenceSpec {
@@ -114,7 +115,7 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
   program
     .command('verify')
     .description('run a model (or .onnx file) on every backend and compare with a reference')
-    .argument('<targets...>', "model names (see 'vitx list') and/or .onnx files")
+    .argument('<targets...>', "model names or pretrained tags (see 'vitx list [--pretrained]') and/or .onnx files")
     .option('--ep <list>', `backends, comma-separated: ${BACKEND_NAMES.join(', ')} (or all)`, parseEpList, [...BACKEND_NAMES])
     .option('--reference <file>', 'reference: an .onnx file run on cpu, or saved outputs (.json/.safetensors); default: the unoptimized graph (model) or the file itself on cpu')
     .option('--load-outputs <file>', 'saved outputs (.json/.safetensors) as the reference, with their inputs')

@@ -11,8 +11,10 @@
  *              and the smallest rtol at the given atol: max over b ≠ 0 of (|a−b| − atol)/|b|
  *              (infinite when an element with b = 0 exceeds atol, or a non-finite pair mismatches)
  *   non-finite NaN and ±Inf counts in both tensors
- *   classes    for [rows, classes] outputs (logits): rows whose argmax agrees, rows whose top-5
- *              sets agree (reported, not a pass criterion)
+ *   classes    for [rows, classes] float outputs (logits): rows whose argmax agrees, rows whose
+ *              top-5 sets agree (reported, not a pass criterion)
+ *
+ * Integer and bool outputs (class indices of a top-k, counts, masks) must be equal: tolerance 0.
  */
 import { bf16ToFloat, halfToFloat } from '../graph/tensor.js';
 import type { HostTensor } from '../runtime/ort.js';
@@ -94,6 +96,8 @@ function classAgreement(a: ArrayLike<number>, b: ArrayLike<number>, dims: readon
   return { rows, k, argmaxAgree, topkAgree };
 }
 
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+
 const ZERO: ErrorStats = { max: 0, mean: 0, median: 0 };
 
 function failed(name: string, got: HostTensor | undefined, expected: HostTensor, problem: string): OutputComparison {
@@ -110,6 +114,8 @@ export function compareTensors(name: string, got: HostTensor | undefined, expect
   if (!got) return failed(name, got, expected, 'output missing');
   const sameDims = got.dims.length === expected.dims.length && got.dims.every((d, i) => d === expected.dims[i]);
   if (!sameDims) return failed(name, got, expected, `shape [${got.dims.join(',')}] differs from the reference's [${expected.dims.join(',')}]`);
+  const exact = !FLOAT_DTYPES.has(expected.dtype); // integer outputs: equal, whatever the tolerance
+  if (exact) tol = { atol: 0, rtol: 0 };
   const a = asNumbers(got), b = asNumbers(expected);
   const n = a.length;
   const absErr = new Float64Array(n), relErr = new Float64Array(n);
@@ -143,7 +149,7 @@ export function compareTensors(name: string, got: HostTensor | undefined, expect
     name, dims: [...got.dims], expectedDims: [...expected.dims], pass: failing === 0, count: n, failing, abs, rel,
     worst, needsAtol: Math.max(0, needsAtol), needsRtol: Math.max(0, needsRtol), nonFinite,
   };
-  const classes = classAgreement(a, b, got.dims);
+  const classes = exact ? undefined : classAgreement(a, b, got.dims);
   if (classes) c.classes = classes;
   if (failing && (nonFinite.got.nan || nonFinite.got.inf) && !(nonFinite.expected.nan || nonFinite.expected.inf)) {
     c.problem = `${nonFinite.got.nan} NaN and ${nonFinite.got.inf} Inf values where the reference is finite`;

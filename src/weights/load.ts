@@ -34,11 +34,16 @@ function list(names: string[], max = 6): string {
 
 export interface CheckpointDiff { missing: string[]; unexpected: string[]; misshaped: string[] }
 
-export function diffCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>): CheckpointDiff {
+/**
+ * Keys missing from the checkpoint, keys the graph has no parameter for, and mis-shaped ones.
+ * `unused`: keys of the architecture that this graph does not build (a head left out with
+ * numClasses 0, everything after the last feature map): accepted and ignored, whatever their shape.
+ */
+export function diffCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>, unused?: ReadonlySet<string>): CheckpointDiff {
   const params = parameters(g);
   const names = new Set(params.map((p) => p.name));
   const missing = params.filter((p) => !ckpt.has(p.name)).map((p) => p.name);
-  const unexpected = [...ckpt.entries()].filter(([k, t]) => !names.has(k) && !isIgnorableKey(k, t)).map(([k]) => k);
+  const unexpected = [...ckpt.entries()].filter(([k, t]) => !names.has(k) && !isIgnorableKey(k, t) && !unused?.has(k)).map(([k]) => k);
   const misshaped: string[] = [];
   for (const p of params) {
     const t = ckpt.get(p.name);
@@ -59,13 +64,14 @@ export function describeDiff(d: CheckpointDiff): string {
 }
 
 /**
- * Copies a checkpoint into the graph's parameters; every mismatch is reported in one error. With
+ * Copies a checkpoint into the graph's parameters; every mismatch is reported in one error. Keys in
+ * `unused` (parts of the architecture this graph leaves out) are accepted and ignored. With
  * `relPosWindow` (the model's attention window), relative-position tables of another window size
  * are first resampled as timm's checkpoint filter does (weights/resample.ts).
  */
-export function applyCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>, what = 'checkpoint', relPosWindow?: readonly [number, number]): void {
+export function applyCheckpoint(g: Graph, ckpt: ReadonlyMap<string, Tensor>, what = 'checkpoint', unused?: ReadonlySet<string>, relPosWindow?: readonly [number, number]): void {
   if (relPosWindow) ckpt = resampleRelPosTables(ckpt, new Map(parameters(g).map((p) => [p.name, p.staticShape()])), relPosWindow);
-  const d = diffCheckpoint(g, ckpt);
+  const d = diffCheckpoint(g, ckpt, unused);
   if (d.missing.length || d.unexpected.length || d.misshaped.length) {
     throw new CheckpointError(`${what} does not match the model: ${describeDiff(d)}`);
   }
