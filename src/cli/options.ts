@@ -44,3 +44,16 @@ export function parsePrecision(flag: string): (v: string) => 'fp32' | 'fp16' {
     return v;
   };
 }
+
+export function parseInputLayout(v: string): 'nhwc' | 'nchw' {
+  if (v !== 'nhwc' && v !== 'nchw') throw new UsageError(`--input-layout must be nhwc or nchw, got '${v}'`);
+  return v;
+}
+
+/** `softmax` or `topk=K` (K is checked against the class count at export). */
+export function parsePostprocess(v: string): { kind: 'softmax' } | { kind: 'topk'; k: number } {
+  if (v === 'softmax') return { kind: 'softmax' };
+  const m = /^topk=(\d+)$/.exec(v);
+  if (m && Number(m[1]) >= 1 && Number(m[1]) <= 100_000) return { kind: 'topk', k: Number(m[1]) };
+  throw new UsageError(`--postprocess must be softmax or topk=K with K ≥ 1, got '${v}'`);
+}

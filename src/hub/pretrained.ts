@@ -1,0 +1,54 @@
+/**
+ * Pretrained tags and their weights: `arch` or `arch.tag` → timm's pretrained_cfg
+ * (src/builders/timm-zoo.ts), and `--pretrained`'s download of the tag's checkpoint the way timm's
+ * `pretrained=True` fetches it: `model.safetensors` (or the cfg's `hf_hub_filename`) of the hub
+ * repository `hf_hub_id` (`org/name[@revision]`, timm's hf_split).
+ */
+import { UsageError } from '../cli/errors.js';
+import { TIMM_ZOO, type TimmPretrainedCfg } from '../builders/timm-zoo.js';
+import { hubDownload, type HubFile, type Progress } from './download.js';
+import type { HubEnv } from './env.js';
+
+export interface ResolvedName {
+  /** The registered architecture (`nextvit_small`). */
+  arch: string;
+  /** Full tag name (`nextvit_small.bd_in1k_384`): the one named, else timm's default; null if timm has none. */
+  tag: string | null;
+  cfg: TimmPretrainedCfg | null;
+  /** Whether the name carried the tag (then the tag's input size is the default size). */
+  named: boolean;
+}
+
+/**
+ * Minimal stand-in for the pretrained-tag resolver (src/builders/pretrained.ts, issue 9 items
+ * 1–3): when that lands, this function should forward to its `resolveModelName`.
+ */
+export function resolvePretrainedName(name: string): ResolvedName {
+  const dot = name.indexOf('.');
+  const arch = dot < 0 ? name : name.slice(0, dot);
+  const zoo = TIMM_ZOO[arch];
+  if (dot < 0) {
+    const tag = zoo?.defaultTag ?? null;
+    return { arch, tag, cfg: tag ? zoo!.pretrained[tag] ?? null : null, named: false };
+  }
+  const cfg = zoo?.pretrained[name];
+  if (!cfg) {
+    const tags = Object.keys(zoo?.pretrained ?? {});
+    throw new UsageError(`unknown pretrained tag '${name}'${tags.length ? ` (timm has ${tags.join(', ')})` : ` (timm has no pretrained tags for ${arch})`}`);
+  }
+  return { arch, tag: name, cfg, named: true };
+}
+
+/** The hub file timm's `pretrained=True` loads for a tag. */
+export function pretrainedFile(r: ResolvedName): { repo: string; revision?: string; filename: string } {
+  if (!r.cfg?.hf_hub_id) throw new UsageError(`${r.arch} has no pretrained weights on the Hugging Face Hub in timm v1.0.28; use --weights`);
+  const [repo, revision] = r.cfg.hf_hub_id.split('@') as [string, string | undefined];
+  const filename = typeof r.cfg['hf_hub_filename'] === 'string' ? r.cfg['hf_hub_filename'] : 'model.safetensors';
+  if (!filename.endsWith('.safetensors')) throw new UsageError(`${r.tag}'s checkpoint ${filename} is not a safetensors file; download and convert it, then use --weights`);
+  return { repo, revision, filename };
+}
+
+export async function downloadPretrained(r: ResolvedName, env: HubEnv, progress?: Progress): Promise<HubFile & { repo: string; filename: string }> {
+  const f = pretrainedFile(r);
+  return { ...(await hubDownload(f, env, progress)), repo: f.repo, filename: f.filename };
+}
