@@ -4,12 +4,14 @@
  * the other way round.
  *
  *   HEAD {endpoint}/{repo}/resolve/{revision}/{file}       Authorization: Bearer <token> (if any)
- *        relative redirects (a renamed repo) are followed, absolute ones (the CDN) are not:
+ *        redirects that stay on the hub (same host name, or hf.co / huggingface.co / the endpoint's
+ *        host: a renamed repository) are followed; one to another host (the CDN) is not, and its
+ *        answer carries the metadata (huggingface_hub 2.0's _httpx2_follow_hub_redirects):
  *        X-Repo-Commit      commit the revision points at
  *        X-Linked-Etag      the LFS object id: sha256 of the content (else ETag: the git blob sha1)
  *        X-Linked-Size      size in bytes (else Content-Length of a non-redirect answer)
  *        Location           where the bytes are (a signed CDN URL); else the resolve URL itself
- *   GET  that location (the token is dropped when the host differs: the URL is signed)
+ *   GET  that location (the token is dropped off the hub: the CDN URL is signed)
  *
  *   cache/models--{org}--{name}/
  *     blobs/{etag}                              the content, named by its hash
@@ -95,6 +97,12 @@ function networkReason(e: unknown): string {
   return (cause?.message ?? err.message ?? String(e)).split('\n')[0]!;
 }
 
+/** Whether `target` is served by the hub itself: `url`'s host name, hf.co, huggingface.co or the endpoint's host. */
+function onHub(url: string, target: string, env: HubEnv): boolean {
+  const host = new URL(target).hostname.toLowerCase();
+  return host === new URL(url).hostname.toLowerCase() || ['hf.co', 'huggingface.co', 'hub-ci.huggingface.co', new URL(env.endpoint).hostname.toLowerCase()].includes(host);
+}
+
 interface Metadata { commit: string; etag: string; size: number; location: string }
 
 /** Why a HEAD answer is an error, and whether the cache may stand in for it. */
@@ -119,10 +127,9 @@ async function fetchMetadata(url: string, headers: Record<string, string>, env: 
       return { message: `cannot reach ${env.endpoint} (${networkReason(e)}) for ${describe(r)}`, cacheMayAnswer: true };
     }
     const loc = res.headers.get('location');
-    // a relative redirect is the hub's own (renamed repository): follow it; an absolute one is the CDN
-    if (res.status >= 300 && res.status < 400 && loc && !/^[a-z][a-z0-9+.-]*:/i.test(loc) && !loc.startsWith('//') && hops < 10) {
-      url = new URL(loc, url).href;
-      continue;
+    if (res.status >= 300 && res.status < 400 && loc && hops < 20) {
+      const target = new URL(loc, url).href;
+      if (onHub(url, target, env)) { url = target; continue; }
     }
     break;
   }
@@ -149,8 +156,8 @@ function expectedHash(etag: string, size: number): { hash: Hash; algo: string } 
 
 async function downloadBlob(m: Metadata, url: string, headers: Record<string, string>, blobPath: string, env: HubEnv, r: HubFileRequest, progress?: Progress): Promise<void> {
   const h: Record<string, string> = { ...headers, 'accept-encoding': 'identity' };
-  // a signed URL on another host (the CDN) must not receive the token
-  if (new URL(m.location).host !== new URL(url).host) delete h['authorization'];
+  // a signed URL off the hub (the CDN) must not receive the token
+  if (!onHub(url, m.location, env)) delete h['authorization'];
   const tmp = `${blobPath}.${randomBytes(4).toString('hex')}.incomplete`;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;

@@ -3,7 +3,8 @@
  * hub's header semantics (huggingface_hub file_download.py / utils/_http.py):
  *
  *   HEAD|GET /{repo}/resolve/{revision}/{file}   on the hub server
- *     LFS file → 302, Location: http://127.0.0.1:{cdn}/blobs/{sha256}?X-Amz-Signature=…,
+ *     LFS file → 302, Location: http://localhost:{cdn}/blobs/{sha256}?X-Amz-Signature=… (another host
+ *                name than the hub's 127.0.0.1, as a real CDN is: clients must not follow it on HEAD),
  *                X-Repo-Commit, X-Linked-Etag: "{sha256}", X-Linked-Size, ETag: "{git sha1 of the pointer}"
  *     unknown repo → 404 RepoNotFound; private repo without its token → 401 RepoNotFound;
  *     unknown revision → 404 RevisionNotFound; unknown file → 404 EntryNotFound (+ X-Repo-Commit)
@@ -46,10 +47,19 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
   return [s, (s.address() as AddressInfo).port];
 }
 
+/** The same handler on ::1 and `port` too, where the machine has IPv6 ('localhost' may resolve there first). */
+async function alsoOnIpv6(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server | null> {
+  const s = createServer(handler);
+  return new Promise((ok) => {
+    s.once('error', () => ok(null));
+    s.listen(port, '::1', () => ok(s));
+  });
+}
+
 export async function startHubServer(): Promise<HubServer> {
   const blobs = new Map<string, Uint8Array>();
   const state: HubServer = { endpoint: '', repos: new Map(), log: [], fault: null, close: async () => {} };
-  const [cdn, cdnPort] = await listen((req, res) => {
+  const cdnHandler = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url!, 'http://x').pathname;
     state.log.push({ server: 'cdn', method: req.method!, path, auth: req.headers.authorization ?? null });
     const m = /^\/blobs\/([0-9a-f]{64})$/.exec(path);
@@ -62,7 +72,9 @@ export async function startHubServer(): Promise<HubServer> {
     if (req.method === 'HEAD') { res.end(); return; }
     if (state.fault === 'drop') { res.write(bytes.subarray(0, bytes.length >> 1), () => res.destroy()); return; }
     res.end(body);
-  });
+  };
+  const [cdn, cdnPort] = await listen(cdnHandler);
+  const cdn6 = await alsoOnIpv6(cdnHandler, cdnPort);
   const [hub, hubPort] = await listen((req, res) => {
     const path = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
     state.log.push({ server: 'hub', method: req.method!, path, auth: req.headers.authorization ?? null });
@@ -79,14 +91,14 @@ export async function startHubServer(): Promise<HubServer> {
     const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${sha}\nsize ${bytes.length}\n`;
     const pointerSha1 = createHash('sha1').update(`blob ${pointer.length}\0${pointer}`).digest('hex');
     res.writeHead(302, {
-      location: `http://127.0.0.1:${cdnPort}/blobs/${sha}?X-Amz-Signature=test`,
+      location: `http://localhost:${cdnPort}/blobs/${sha}?X-Amz-Signature=test`,
       'x-repo-commit': repo.commit, 'x-linked-etag': `"${sha}"`, 'x-linked-size': String(bytes.length),
       etag: `"${pointerSha1}"`, 'content-length': '0',
     }).end();
   });
   state.endpoint = `http://127.0.0.1:${hubPort}`;
   state.close = async () => {
-    await Promise.all([hub, cdn].map((s) => new Promise<void>((ok) => { s.closeAllConnections(); s.close(() => ok()); })));
+    await Promise.all([hub, cdn, ...(cdn6 ? [cdn6] : [])].map((s) => new Promise<void>((ok) => { s.closeAllConnections(); s.close(() => ok()); })));
   };
   return state;
 }
