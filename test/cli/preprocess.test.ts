@@ -143,4 +143,10 @@ describe('--preprocess / --postprocess agree with the plain file and host-side n
     }
     expect(() => readFileSync(out)).toThrow();
   });
+
+  it('vitx export --help lists the flags', () => {
+    const r = vitx(['export', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--pretrained', '--preprocess', '--input-layout <nhwc|nchw>', '--postprocess <softmax|topk=K>']) expect(r.stdout).toContain(flag);
+  });
 });
