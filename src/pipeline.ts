@@ -125,7 +125,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
-  if (o.preprocess) addPreprocess(g, o.preprocess);
+  if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);
   if (o.postprocess) addPostprocess(g, o.postprocess);
   let fp16: Fp16Stats | null = null;
   if (o.dtype === 'fp16') fp16 = toFloat16(g, { io: o.io, opset });

@@ -35,7 +35,8 @@ export class WrapError extends Error {}
 
 const fmt = (xs: readonly number[]) => xs.join(',');
 
-export function addPreprocess(g: Graph, p: Preprocess): void {
+/** Adds the preprocessing ops; `fold` (default true; false for `--no-optimize`) folds them into the first conv. */
+export function addPreprocess(g: Graph, p: Preprocess, fold = true): void {
   const x = g.inputs[0];
   if (!x || g.inputs.length !== 1 || x.dtype !== 'float32' || x.shape.length !== 4 || x.shape[1] !== 3) {
     throw new WrapError('--preprocess needs a graph with one float32 [N,3,H,W] image input');
@@ -51,8 +52,8 @@ export function addPreprocess(g: Graph, p: Preprocess): void {
   g.inputs.splice(g.inputs.indexOf(x), 1);
   g.inputs.splice(g.inputs.indexOf(image), 1);
   g.inputs.unshift(image);
-  const stats = rulePass('fold-preprocess', [scaleIntoConv, shiftIntoConv]).run(g, {});
-  deadCode.run(g, {});
+  const stats = fold ? rulePass('fold-preprocess', [scaleIntoConv, shiftIntoConv]).run(g, {}) : { counts: {} as Record<string, number> };
+  if (fold) deadCode.run(g, {});
   const left = [...g.nodes].filter((nd) => nd.name.startsWith('preprocess/') && (nd.op === 'Sub' || nd.op === 'Mul')).map((nd) => nd.op);
   const folded = [stats.counts['scale-into-conv'] ? 'scale' : '', stats.counts['shift-into-conv'] ? 'mean' : ''].filter(Boolean);
   g.metadata.set('vitx.preprocess', `uint8 RGB ${p.layout.toUpperCase()} 0-255, (x/255 - mean)/std; ${folded.length ? `${folded.join(' and ')} folded into the first conv` : 'nothing folded'}${left.length ? `, ${left.join(' and ')} kept as ops` : ''}`);

@@ -25,6 +25,10 @@ export interface HubRepo {
   files: Record<string, Uint8Array>;
   /** Bearer token required (else 401). */
   token?: string;
+  /** Plain git files (no LFS): 200 from the hub itself, ETag = git blob sha1, no X-Linked-*. */
+  plain?: boolean;
+  /** A renamed repository: 307 with a relative Location to the new name, as the hub answers. */
+  movedTo?: string;
 }
 
 export interface HubRequest { server: 'hub' | 'cdn'; method: string; path: string; auth: string | null }
@@ -82,10 +86,19 @@ export async function startHubServer(): Promise<HubServer> {
     const repo = m ? state.repos.get(m[1]!) : undefined;
     const err = (status: number, code: string, extra: Record<string, string> = {}) => res.writeHead(status, { 'x-error-code': code, ...extra }).end();
     if (!m || !repo) return err(404, 'RepoNotFound');
+    if (repo.movedTo) { res.writeHead(307, { location: `/${repo.movedTo}/resolve/${m[2]}/${m[3]}` }).end(); return; }
     if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) return err(401, 'RepoNotFound', { 'x-error-message': 'Invalid username or password.' });
     if (m[2] !== 'main' && m[2] !== repo.commit) return err(404, 'RevisionNotFound');
     const bytes = repo.files[m[3]!];
     if (!bytes) return err(404, 'EntryNotFound', { 'x-repo-commit': repo.commit });
+    if (repo.plain) {
+      const sha1 = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+      let body = bytes;
+      if (state.fault === 'corrupt') { body = bytes.slice(); body[0] ^= 0xff; }
+      res.writeHead(200, { 'x-repo-commit': repo.commit, etag: `"${sha1}"`, 'content-length': String(bytes.length) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
     const sha = sha256(bytes);
     blobs.set(sha, bytes);
     const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${sha}\nsize ${bytes.length}\n`;
