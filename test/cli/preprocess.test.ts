@@ -13,6 +13,7 @@ import { parseOnnx } from '../../src/onnx/parse.js';
 import type { Backend, Outputs } from '../../src/runtime/backend.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { openWasmBackend } from '../../src/runtime/wasm.js';
+import { onnxCheck } from '../helpers/checker.js';
 import { tempDir, vitx } from '../helpers/cli.js';
 import { referenceSafetensors } from '../helpers/reference.js';
 
@@ -87,6 +88,7 @@ describe('--preprocess / --postprocess agree with the plain file and host-side n
       // the graph: uint8 input `image`, the preprocessing ops that could not fold, the metadata
       const tag = TIMM_ZOO[c.model]?.defaultTag;
       const cfg = tag ? TIMM_ZOO[c.model]!.pretrained[tag]! : { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+      expect(onnxCheck(readFileSync(wrapped))).toBe('ok 17');
       const g = parseOnnx(readFileSync(wrapped)).graph;
       expect(g.inputs.map((v) => [v.name, v.dtype, v.shape])).toEqual([['image', 'uint8', c.layout === 'nhwc' ? [1, c.size, c.size, 3] : [1, 3, c.size, c.size]]]);
       const pre = [...g.nodes].filter((n) => n.name.startsWith('preprocess/'));
