@@ -5,6 +5,7 @@
  * repository `hf_hub_id` (`org/name[@revision]`, timm's hf_split).
  */
 import { UsageError } from '../cli/errors.js';
+import { getModel } from '../builders/registry.js';
 import { TIMM_ZOO, type TimmPretrainedCfg } from '../builders/timm-zoo.js';
 import { hubDownload, type HubFile, type Progress } from './download.js';
 import type { HubEnv } from './env.js';
@@ -33,6 +34,7 @@ export function resolvePretrainedName(name: string): ResolvedName {
   }
   const cfg = zoo?.pretrained[name];
   if (!cfg) {
+    getModel(arch); // an unknown architecture is reported as such, with suggestions
     const tags = Object.keys(zoo?.pretrained ?? {});
     throw new UsageError(`unknown pretrained tag '${name}'${tags.length ? ` (timm has ${tags.join(', ')})` : ` (timm has no pretrained tags for ${arch})`}`);
   }
