@@ -89,11 +89,17 @@ function describe(r: HubFileRequest): string {
   return `${r.repo}/${r.filename}${r.revision && r.revision !== 'main' ? `@${r.revision}` : ''}`;
 }
 
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused', ENOTFOUND: 'host not found', ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out', UND_ERR_SOCKET: 'connection closed', UND_ERR_CONNECT_TIMEOUT: 'timed out',
+  EAI_AGAIN: 'DNS lookup failed', EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable',
+};
+
 function networkReason(e: unknown): string {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
   const cause = err.cause;
-  if (cause?.code) return cause.code === 'ECONNREFUSED' ? 'connection refused' : cause.code === 'ENOTFOUND' ? 'host not found' : cause.code;
+  if (cause?.code) return NETWORK_CODES[cause.code] ?? cause.code;
   return (cause?.message ?? err.message ?? String(e)).split('\n')[0]!;
 }
 
@@ -187,12 +193,12 @@ async function downloadBlob(m: Metadata, url: string, headers: Record<string, st
       }
     } catch (e) {
       if (e instanceof HubError) throw e;
-      throw new HubError(`download of ${describe(r)} broke off after ${received} of ${m.size} bytes (${networkReason(e)})`);
+      throw new HubError(`download of ${describe(r)} broke off after ${received} of ${m.size} bytes (${networkReason(e)}); nothing kept, run again`);
     }
-    if (received !== m.size) throw new HubError(`download of ${describe(r)} is truncated: ${received} of ${m.size} bytes`);
+    if (received !== m.size) throw new HubError(`download of ${describe(r)} is truncated: ${received} of ${m.size} bytes; nothing kept, run again`);
     if (check) {
       const got = check.hash.digest('hex');
-      if (got !== m.etag) throw new HubError(`download of ${describe(r)} is corrupt: ${check.algo} ${got.slice(0, 12)}… does not match the ETag ${m.etag.slice(0, 12)}…`);
+      if (got !== m.etag) throw new HubError(`download of ${describe(r)} is corrupt: ${check.algo} ${got.slice(0, 12)}… does not match the ETag ${m.etag.slice(0, 12)}…; nothing kept, run again`);
     }
     fsyncSync(fd);
     closeSync(fd);

@@ -129,9 +129,9 @@ describe('--pretrained downloads like hf_hub_download', () => {
 
 describe('--pretrained failures: one line, exit 1, no partial file', () => {
   for (const [fault, message] of [
-    ['corrupt', /^vitx: error: download of timm\/mobilevit_xxs\.cvnets_in1k\/model\.safetensors is corrupt: sha256 [0-9a-f]{12}… does not match the ETag [0-9a-f]{12}…\n$/],
-    ['short', /^vitx: error: download of timm\/mobilevit_xxs\.cvnets_in1k\/model\.safetensors is truncated: \d+ of \d+ bytes\n$/],
-    ['drop', /^vitx: error: download of timm\/mobilevit_xxs\.cvnets_in1k\/model\.safetensors broke off after \d+ of \d+ bytes \(.+\)\n$/],
+    ['corrupt', /^vitx: error: download of timm\/mobilevit_xxs\.cvnets_in1k\/model\.safetensors is corrupt: sha256 [0-9a-f]{12}… does not match the ETag [0-9a-f]{12}…; nothing kept, run again\n$/],
+    ['short', /^vitx: error: download of timm\/mobilevit_xxs\.cvnets_in1k\/model\.safetensors is truncated: \d+ of \d+ bytes; nothing kept, run again\n$/],
+    ['drop', /^vitx: error: download of timm\/mobilevit_xxs\.cvnets_in1k\/model\.safetensors broke off after \d+ of \d+ bytes \(connection closed\); nothing kept, run again\n$/],
   ] as const) {
     it(`${fault} download`, async () => {
       const home = join(dir, `hf-${fault}`);
