@@ -16,6 +16,7 @@ import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
+import { addPostprocess, addPreprocess, type Postprocess, type Preprocess } from './io-wrap/index.js';
 
 export const DEFAULT_OPSET = 17;
 
@@ -94,6 +95,10 @@ export interface ExportOptions extends PrepareOptions {
   externalAbove?: number;
   /** With optimize: this pass list instead of the default pipeline (tests, `vitx verify`'s library use). */
   passes?: readonly Pass[];
+  /** uint8 image input normalized inside the graph (io-wrap/index.ts). */
+  preprocess?: Preprocess;
+  /** Softmax or top-K probabilities in place of the logits. */
+  postprocess?: Postprocess;
 }
 
 export interface ExportResult {
@@ -143,6 +148,8 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
+  if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);
+  if (o.postprocess) addPostprocess(g, o.postprocess);
   let fp16: Fp16Stats | null = null;
   if (o.dtype === 'fp16') fp16 = toFloat16(g, { io: o.io, opset });
   if (o.target) g.metadata.set('vitx.target', target.name);

@@ -5,20 +5,26 @@
  */
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { resolveModelName } from '../builders/pretrained.js';
+import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
 import { readSafetensors } from '../weights/safetensors.js';
+import type { Tensor } from '../graph/tensor.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
 import { checkWritable, readInput, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
-import { parseBatch, parseFeatures, parseNumClasses, parseOpset, parsePrecision, parseSize, parseTarget } from './options.js';
+import { parseBatch, parseFeatures, parseInputLayout, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
+import { hubEnv } from '../hub/env.js';
+import { downloadPretrained, resolvePretrainedName } from '../hub/pretrained.js';
+import { progressBar } from '../hub/progress.js';
+import { type Postprocess, WrapError } from '../io-wrap/index.js';
 
 interface ExportFlags {
   output?: string; weights?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
   dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
   numClasses?: number; features?: string | boolean;
+  pretrained?: boolean; preprocess?: boolean; inputLayout?: 'nhwc' | 'nchw'; postprocess?: Postprocess;
 }
 
 export class LintFailure extends Error {}
@@ -37,6 +43,11 @@ function histogramLine(before: Map<string, number>, after: Map<string, number>):
     const a = before.get(op) ?? 0, b = after.get(op) ?? 0;
     return a === b ? `${op} ${a}` : `${op} ${a}→${b}`;
   }).join(', ');
+}
+
+/** A pre/postprocessing request the model cannot take is a usage mistake (exit 2). */
+function usageOnWrapError<T>(f: () => T): T {
+  try { return f(); } catch (e) { throw e instanceof WrapError ? new UsageError(e.message) : e; }
 }
 
 const total = (h: Map<string, number>) => [...h.values()].reduce((a, b) => a + b, 0);
@@ -58,6 +69,10 @@ export function registerExport(program: Command, io: Io): void {
     .argument('<model>', "model or pretrained tag, e.g. nextvit_small or nextvit_small.bd_in1k_384 (see 'vitx list [--pretrained]')")
     .option('-o, --output <file>', 'output path (default: <model>.onnx)')
     .option('-w, --weights <file>', 'checkpoint (.safetensors, timm names); default: deterministic init')
+    .option('--pretrained', "download the tag's timm checkpoint from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_OFFLINE; cached like huggingface_hub)")
+    .option('--preprocess', "input: a uint8 RGB image, scaled by 1/255 and normalized with the tag's mean/std inside the graph")
+    .option('--input-layout <nhwc|nchw>', 'with --preprocess: image layout (default nhwc)', parseInputLayout)
+    .option('--postprocess <softmax|topk=K>', "append Softmax (output 'probabilities') or the top K probabilities (outputs 'scores', 'indices' int64)", parsePostprocess)
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
     .option('--size <H|HxW>', 'input size (default: the pretrained tag\'s)', parseSize)
@@ -70,24 +85,41 @@ export function registerExport(program: Command, io: Io): void {
     .option('--target <name>', 'deployment profile and lint: ort, tensorrt, coreml, web', parseTarget)
     .option('--external-data', 'weights in <output>.data next to the .onnx (automatic above 2 GB)')
     .option('-q, --quiet', 'print nothing on success')
-    .action((model: string, f: ExportFlags) => {
+    .action(async (model: string, f: ExportFlags) => {
       const t0 = performance.now();
-      resolveModelName(model); // an unknown model or tag is a usage error before anything is read
+      const named = resolvePretrainedName(model); // an unknown model or tag is a usage error before anything is read
+      const spec = getModel(named.arch);
       const output = f.output ?? `${model}.onnx`;
       const features = f.features === undefined ? undefined : parseFeatures(f.features);
       if (features && f.numClasses !== undefined) throw new UsageError('--features exports no classifier; drop --num-classes');
+      if (features && f.postprocess) throw new UsageError('--postprocess needs a classifier; it does not apply to --features');
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (f.io === 'fp16' && f.dtype !== 'fp16') throw new UsageError('--io fp16 needs --dtype fp16');
+      if (f.pretrained && f.weights) throw new UsageError('--pretrained and --weights are exclusive: --pretrained downloads the tag\'s checkpoint');
+      if (f.inputLayout && !f.preprocess) throw new UsageError('--input-layout needs --preprocess');
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
-      let checkpoint;
-      if (f.weights) checkpoint = readSafetensors(readInput(f.weights, 'weights file'), `weights file ${f.weights}`).tensors;
-      const r = exportModel(model, {
-        checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined, numClasses: f.numClasses, features,
-        opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
+      let checkpoint: ReadonlyMap<string, Tensor> | undefined, checkpointName = f.weights ? basename(f.weights) : undefined, weightsText = f.weights ? `weights ${f.weights}` : 'deterministic init';
+      let weightsPath = f.weights;
+      if (f.pretrained) {
+        const bar = io.isTTY ? progressBar(`${named.cfg?.hf_hub_id ?? named.arch}`, io.err) : null;
+        const got = await downloadPretrained(named, hubEnv(), bar?.update);
+        bar?.done();
+        weightsPath = got.path;
+        checkpointName = `hf-hub:${got.repo}/${got.filename}@${got.commit}`;
+        weightsText = `weights ${got.repo} (${got.downloaded ? 'downloaded' : 'cached'}, commit ${got.commit.slice(0, 12)})`;
+      }
+      if (weightsPath) checkpoint = readSafetensors(readInput(weightsPath, 'weights file'), `weights file ${weightsPath}`).tensors;
+      const cfg = named.cfg;
+      const r = usageOnWrapError(() => exportModel(model, {
+        checkpoint, checkpointName, numClasses: f.numClasses, features,
+        opset: f.opset, batch: f.batch, size: f.size,
+        optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype, io: f.io, target: f.target, externalData: f.externalData ? true : 'auto', dataLocation: basename(dataPath),
-      });
+        preprocess: f.preprocess ? { layout: f.inputLayout ?? 'nhwc', mean: cfg?.mean ?? spec.mean, std: cfg?.std ?? spec.std } : undefined,
+        postprocess: f.postprocess,
+      }));
       const errors = countErrors(r.findings);
       if (errors > 0) {
         for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);
@@ -98,7 +130,7 @@ export function registerExport(program: Command, io: Io): void {
       const secs = ((performance.now() - t0) / 1000).toFixed(2);
       const mb = ((r.bytes.byteLength + (r.external?.dataBytes ?? 0)) / 1e6).toFixed(1);
       const size = r.graph.inputs[0]!.shape.join('×');
-      io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}, ${f.weights ? `weights ${f.weights}` : 'deterministic init'})\n`);
+      io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}${f.preprocess ? ` ${r.graph.inputs[0]!.dtype}` : ''}, ${weightsText})\n`);
       io.out(`  outputs  ${r.graph.outputs.map((v) => `${v.name} ${v.shape.join('×')}`).join(', ')}${outputNote(r.graph.metadata)}\n`);
       io.out(`  params   ${r.params.toLocaleString('en-US')} (exported tensors: ${r.exportedParams.toLocaleString('en-US')} values)\n`);
       io.out(`  nodes    ${total(r.nodesBefore)} → ${total(r.nodesAfter)}: ${histogramLine(r.nodesBefore, r.nodesAfter)}\n`);

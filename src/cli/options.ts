@@ -57,3 +57,16 @@ export function parseFeatures(v: string | boolean): number[] | 'all' {
   if (typeof v !== 'string' || !/^\d+(,\d+)*$/.test(v)) throw new UsageError(`--features takes comma-separated feature indices (e.g. 1,2,3) or nothing for all, got '${String(v)}'`);
   return v.split(',').map(Number);
 }
+
+export function parseInputLayout(v: string): 'nhwc' | 'nchw' {
+  if (v !== 'nhwc' && v !== 'nchw') throw new UsageError(`--input-layout must be nhwc or nchw, got '${v}'`);
+  return v;
+}
+
+/** `softmax` or `topk=K` (K is checked against the class count at export). */
+export function parsePostprocess(v: string): { kind: 'softmax' } | { kind: 'topk'; k: number } {
+  if (v === 'softmax') return { kind: 'softmax' };
+  const m = /^topk=(\d+)$/.exec(v);
+  if (m && Number(m[1]) >= 1 && Number(m[1]) <= 100_000) return { kind: 'topk', k: Number(m[1]) };
+  throw new UsageError(`--postprocess must be softmax or topk=K with K ≥ 1, got '${v}'`);
+}

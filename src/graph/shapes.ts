@@ -165,6 +165,17 @@ export const INFER: Record<string, InferFn> = {
   Reciprocal: same, Exp: same, Gelu: same, Dropout: (ins) => [t(ins, 0)],
   Add: elementwise, Sub: elementwise, Mul: elementwise, Div: elementwise, Pow: elementwise,
   Softmax: (ins, attrs) => { const x = t(ins, 0); normAxis(int(attrs, 'axis', -1), x.shape.length); return [x]; },
+  // TopK (opset ≥ 10): values and int64 indices of the K largest along `axis`; K a constant [1]
+  TopK: (ins, attrs) => {
+    const x = t(ins, 0);
+    const axis = normAxis(int(attrs, 'axis', -1), x.shape.length);
+    const k = constInts(ins, 1, 'TopK k');
+    if (k.length !== 1 || k[0]! < 1) fail(`TopK k must be one positive integer, got [${k}]`);
+    const n = x.shape[axis]!;
+    if (typeof n === 'number' && k[0]! > n) fail(`TopK k ${k[0]} exceeds axis ${axis} of size ${n}`);
+    const shape = x.shape.map((d, i) => (i === axis ? k[0]! : d));
+    return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }];
+  },
 
   Cast: (ins, attrs) => {
     const to = int(attrs, 'to', 1);
