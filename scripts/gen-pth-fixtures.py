@@ -62,6 +62,8 @@ DT = {torch.float32: 'float32', torch.float16: 'float16', torch.bfloat16: 'bfloa
 
 
 def fill_bytes(fill, ref, dtype, numel):
+    if 'hex' in fill:
+        return bytes.fromhex(fill['hex'])
     if 'int' in fill:
         return np.full(numel, fill['int'], dtype='<i8').tobytes()
     if 'zeros' in fill:
@@ -96,7 +98,7 @@ def save_case(name, obj, fill_for, ref):
             continue
         data = z.read(f'{top}/data/{t.key}')
         numel = len(data) // {'float32': 4, 'float16': 2, 'bfloat16': 2, 'int64': 8}[dtype]
-        fill = fill_for(path, dtype)
+        fill = fill_for(path, dtype) or {'hex': data.hex()}
         assert fill_bytes(fill, ref, dtype, numel) == data, (name, path, fill)
         storages[t.key] = {'dtype': dtype, 'numel': numel, 'fill': fill}
     other = [n for n in names if n != f'{top}/data.pkl' and not n.startswith(f'{top}/data/')]
@@ -166,8 +168,30 @@ def plain_checkpoint(model, dtype, case):
               open(os.path.join(OUT, case, 'logits.json'), 'w'))
 
 
+def tiny_checkpoint():
+    """A small training-style checkpoint that exercises every tensor form the reader handles: float32,
+    float16, bfloat16, int64, a transposed (non-contiguous) view, a view at a storage offset, two
+    tensors sharing one storage, and Namespace / numpy scalars beside them. `expected` holds each
+    tensor's values in C order as torch sees them (float32)."""
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6) / 8 - 1
+    sd = OrderedDict()
+    sd['module.a.weight'] = base                      # contiguous
+    sd['module.a.t'] = base.t()                       # strides (1, 6)
+    sd['module.a.slice'] = base[1:3, 2:5]             # offset 8, strides (6, 1)
+    sd['module.h.weight'] = torch.linspace(-2, 2, 10).to(torch.float16)
+    sd['module.b.weight'] = torch.linspace(-3, 3, 7).to(torch.bfloat16)
+    sd['module.bn.num_batches_tracked'] = torch.tensor(5)
+    ckpt = {'state_dict': sd, 'args': argparse.Namespace(model='tiny', lr=0.5), 'metric': np.float64(1.5), 'epoch': 3}
+    save_case('tiny', ckpt, lambda path, dt: None, {})
+    exp = {k: [float(x) for x in v.float().flatten()] for k, v in sd.items()}
+    shapes = {k: list(v.shape) for k, v in sd.items()}
+    json.dump({'values': exp, 'shapes': shapes}, open(os.path.join(OUT, 'tiny', 'expected.json'), 'w'))
+
+
 if __name__ == '__main__':
-    which = sys.argv[1:] or ['train', 'half', 'official']
+    which = sys.argv[1:] or ['tiny', 'train', 'half', 'official']
+    if 'tiny' in which:
+        tiny_checkpoint()
     if 'train' in which:
         training_checkpoint('mobilevit_xxs')
         training_checkpoint('fastvit_t8')

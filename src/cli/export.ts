@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import { describeCheckpoint, type LoadedCheckpoint, readCheckpoint } from '../weights/checkpoint.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
 import { checkWritable, readInput, writeAtomicMany } from './files.js';
@@ -15,7 +15,7 @@ import type { Io } from './main.js';
 import { parseBatch, parseOpset, parsePrecision, parseSize, parseTarget } from './options.js';
 
 interface ExportFlags {
-  output?: string; weights?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
+  output?: string; weights?: string; checkpointKey?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
   dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
 }
@@ -38,7 +38,8 @@ export function registerExport(program: Command, io: Io): void {
     .description('export a model as an optimized ONNX file')
     .argument('<model>', "model name (see 'vitx list')")
     .option('-o, --output <file>', 'output path (default: <model>.onnx)')
-    .option('-w, --weights <file>', 'checkpoint (.safetensors, timm names); default: deterministic init')
+    .option('-w, --weights <file>', 'checkpoint: .safetensors or PyTorch .pth/.pth.tar/.pt/.bin (read by content, never executed); default: deterministic init')
+    .option('--checkpoint-key <key>', "entry of a PyTorch checkpoint holding the state dict (default as timm: state_dict_ema, model_ema, state_dict, model)")
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
     .option('--size <H|HxW>', 'input size (default: the model\'s)', parseSize)
@@ -58,8 +59,10 @@ export function registerExport(program: Command, io: Io): void {
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
-      let checkpoint;
-      if (f.weights) checkpoint = readSafetensors(readInput(f.weights, 'weights file'), `weights file ${f.weights}`).tensors;
+      if (f.checkpointKey !== undefined && !f.weights) throw new UsageError('--checkpoint-key needs --weights');
+      let loaded: LoadedCheckpoint | undefined;
+      if (f.weights) loaded = readCheckpoint(readInput(f.weights, 'weights file'), `weights file ${f.weights}`, { key: f.checkpointKey });
+      const checkpoint = loaded?.tensors;
       const r = exportModel(spec.name, {
         checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined,
         opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
@@ -76,6 +79,7 @@ export function registerExport(program: Command, io: Io): void {
       const mb = ((r.bytes.byteLength + (r.external?.dataBytes ?? 0)) / 1e6).toFixed(1);
       const size = r.graph.inputs[0]!.shape.join('×');
       io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}, ${f.weights ? `weights ${f.weights}` : 'deterministic init'})\n`);
+      if (loaded) io.out(`  weights  ${describeCheckpoint(loaded)}\n`);
       io.out(`  params   ${r.params.toLocaleString('en-US')} (exported tensors: ${r.exportedParams.toLocaleString('en-US')} values)\n`);
       io.out(`  nodes    ${total(r.nodesBefore)} → ${total(r.nodesAfter)}: ${histogramLine(r.nodesBefore, r.nodesAfter)}\n`);
       const fired = r.passes.flatMap((p) => Object.entries(p.stats.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ×${n}`));
