@@ -12,6 +12,7 @@ torch). Run:
 (/work/scratch/pth-official holds the official repositories' model files, see fixtures/pth/README.md.)
 """
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -100,7 +101,7 @@ def save_case(name, obj, fill_for, ref):
         numel = len(data) // {'float32': 4, 'float16': 2, 'bfloat16': 2, 'int64': 8}[dtype]
         fill = fill_for(path, dtype) or {'hex': data.hex()}
         assert fill_bytes(fill, ref, dtype, numel) == data, (name, path, fill)
-        storages[t.key] = {'dtype': dtype, 'numel': numel, 'fill': fill}
+        storages[t.key] = {'dtype': dtype, 'numel': numel, 'fill': fill, 'sha256': hashlib.sha256(data).hexdigest()}
     other = [n for n in names if n != f'{top}/data.pkl' and not n.startswith(f'{top}/data/')]
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
@@ -110,7 +111,7 @@ def save_case(name, obj, fill_for, ref):
         'files': {n[len(top) + 1:]: z.read(n).decode('latin1') for n in other},
         'storages': [dict(key=k, **v) for k, v in storages.items()],
     }
-    json.dump(desc, open(os.path.join(d, 'archive.json'), 'w'), indent=1)
+    json.dump(desc, open(os.path.join(d, 'archive.json'), 'w'), separators=(',', ':'))
     print(f'{name}: {len(pkl)} bytes of pickle, {len(storages)} storages, {len(buf.getvalue())} bytes as saved')
 
 

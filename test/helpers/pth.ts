@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { floatToBf16, floatToHalf, Tensor } from '../../src/graph/tensor.js';
 import { FIXTURES, referenceCheckpoint } from './reference.js';
@@ -13,7 +14,7 @@ import { FIXTURES, referenceCheckpoint } from './reference.js';
 export interface Fill { hex?: string; ref?: string; scale?: number; zeros?: boolean; int?: number; tensor?: string }
 export interface ArchiveDesc {
   case: string; top: string; entries: string[]; files: Record<string, string>;
-  storages: { key: string; dtype: 'float32' | 'float16' | 'bfloat16' | 'int64'; numel: number; fill: Fill }[];
+  storages: { key: string; dtype: 'float32' | 'float16' | 'bfloat16' | 'int64'; numel: number; fill: Fill; sha256: string }[];
 }
 
 export function pthFixture(name: string): { desc: ArchiveDesc; pkl: Uint8Array } {
@@ -84,7 +85,13 @@ export function buildPth(name: string, model?: string, extra?: ReadonlyMap<strin
   const entries: [string, Uint8Array][] = desc.entries.map((e) => {
     const rel = e.slice(desc.top.length + 1);
     if (rel === 'data.pkl') return [e, pkl];
-    if (rel.startsWith('data/')) return [e, storageBytes(byKey.get(rel.slice(5))!, get)];
+    if (rel.startsWith('data/')) {
+      const s = byKey.get(rel.slice(5))!;
+      const b = storageBytes(s, get);
+      // bit-exact with what torch wrote (fills that name a `tensor` come from the caller: not checked here)
+      if (!s.fill.tensor && createHash('sha256').update(b).digest('hex') !== s.sha256) throw new Error(`${name}: rebuilt storage ${s.key} differs from torch's`);
+      return [e, b];
+    }
     return [e, new Uint8Array(Buffer.from(desc.files[rel]!, 'latin1'))];
   });
   return writeZip(entries);
