@@ -7,15 +7,15 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
-import { describeCheckpoint, type LoadedCheckpoint, readCheckpoint } from '../weights/checkpoint.js';
+import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
-import { checkWritable, readInput, writeAtomicMany } from './files.js';
+import { checkWritable, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
 import { parseBatch, parseOpset, parsePrecision, parseSize, parseTarget } from './options.js';
 
-interface ExportFlags {
-  output?: string; weights?: string; checkpointKey?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
+interface ExportFlags extends WeightFlags {
+  output?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
   dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
 }
@@ -40,6 +40,7 @@ export function registerExport(program: Command, io: Io): void {
     .option('-o, --output <file>', 'output path (default: <model>.onnx)')
     .option('-w, --weights <file>', 'checkpoint: .safetensors or PyTorch .pth/.pth.tar/.pt/.bin (read by content, never executed); default: deterministic init')
     .option('--checkpoint-key <key>', "entry of a PyTorch checkpoint holding the state dict (default as timm: state_dict_ema, model_ema, state_dict, model)")
+    .option('--checkpoint-layout <official|timm>', "key layout of the checkpoint (default: detected; 'official': the authors' repository, remapped to timm's names)", parseCheckpointLayout)
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
     .option('--size <H|HxW>', 'input size (default: the model\'s)', parseSize)
@@ -59,9 +60,7 @@ export function registerExport(program: Command, io: Io): void {
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
-      if (f.checkpointKey !== undefined && !f.weights) throw new UsageError('--checkpoint-key needs --weights');
-      let loaded: LoadedCheckpoint | undefined;
-      if (f.weights) loaded = readCheckpoint(readInput(f.weights, 'weights file'), `weights file ${f.weights}`, { key: f.checkpointKey });
+      const loaded = loadWeights(spec.name, f);
       const checkpoint = loaded?.tensors;
       const r = exportModel(spec.name, {
         checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined,
@@ -79,7 +78,7 @@ export function registerExport(program: Command, io: Io): void {
       const mb = ((r.bytes.byteLength + (r.external?.dataBytes ?? 0)) / 1e6).toFixed(1);
       const size = r.graph.inputs[0]!.shape.join('×');
       io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}, ${f.weights ? `weights ${f.weights}` : 'deterministic init'})\n`);
-      if (loaded) io.out(`  weights  ${describeCheckpoint(loaded)}\n`);
+      if (loaded) io.out(`  weights  ${loaded.summary}\n`);
       io.out(`  params   ${r.params.toLocaleString('en-US')} (exported tensors: ${r.exportedParams.toLocaleString('en-US')} values)\n`);
       io.out(`  nodes    ${total(r.nodesBefore)} → ${total(r.nodesAfter)}: ${histogramLine(r.nodesBefore, r.nodesAfter)}\n`);
       const fired = r.passes.flatMap((p) => Object.entries(p.stats.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ×${n}`));
