@@ -9,7 +9,7 @@
 import { Tensor } from '../graph/tensor.js';
 import { CheckpointError } from './load.js';
 import { Opaque, PyDict, PyGlobal, type PyValue } from './pickle.js';
-import { readSafetensors } from './safetensors.js';
+import { readSafetensors, SafetensorsError } from './safetensors.js';
 import { LEGACY_ADVICE, looksLikeLegacyTorch, TensorRef, TorchArchive } from './torch.js';
 import { looksLikeZip } from './zip.js';
 
@@ -121,13 +121,17 @@ export function readCheckpoint(bytes: Uint8Array, what: string, o: ReadCheckpoin
     return { tensors, format: 'pytorch', key, stripped };
   }
   if (looksLikeLegacyTorch(bytes)) throw new CheckpointError(`${what}: ${LEGACY_ADVICE}`);
-  if (bytes.byteLength >= 9 && bytes[8] === 0x7b /* '{' */) {
-    if (o.key !== undefined) throw new CheckpointError(`${what}: --checkpoint-key applies to PyTorch checkpoints; this is a safetensors file`);
-    const { tensors, stripped } = cleanKeys(readSafetensors(bytes, what).tensors);
-    return { tensors, format: 'safetensors', key: null, stripped };
+  if (o.key !== undefined) throw new CheckpointError(`${what}: --checkpoint-key applies to PyTorch checkpoints; this is not one (safetensors has no nesting)`);
+  let st;
+  try {
+    st = readSafetensors(bytes, what);
+  } catch (e) {
+    if (!(e instanceof SafetensorsError) || bytes[8] === 0x7b /* '{': it is safetensors, and broken */) throw e;
+    if (bytes[0] === 0x80) throw new CheckpointError(`${what}: a bare pickle, not a torch.save zip archive; ${LEGACY_ADVICE}`);
+    throw new CheckpointError(`${what}: not a checkpoint vitx reads: not a PyTorch zip checkpoint, and as safetensors: ${e.message.slice(what.length + 2)}`);
   }
-  if (bytes[0] === 0x80) throw new CheckpointError(`${what}: a bare pickle, not a torch.save zip archive; ${LEGACY_ADVICE}`);
-  throw new CheckpointError(`${what}: not a checkpoint vitx reads (expected safetensors or a PyTorch zip checkpoint from torch.save)`);
+  const { tensors, stripped } = cleanKeys(st.tensors);
+  return { tensors, format: 'safetensors', key: null, stripped };
 }
 
 /** One line saying where the weights came from, for `vitx export`. */

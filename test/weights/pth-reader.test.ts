@@ -59,7 +59,7 @@ describe('torch.save checkpoints', () => {
   it('the legacy (pre-1.6) format and other non-checkpoints get a clear one-line error', () => {
     const legacy = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
     expect(oneLineError(() => readCheckpoint(legacy, 'old.pth'))).toMatch(/legacy \(pre-1\.6\) torch\.save format; convert it .*torch\.save\(torch\.load/);
-    expect(oneLineError(() => readCheckpoint(ascii('hello world, not a checkpoint'), 'x.bin'))).toMatch(/not a checkpoint vitx reads/);
+    expect(oneLineError(() => readCheckpoint(ascii('hello world, not a checkpoint'), 'x.bin'))).toMatch(/not a checkpoint vitx reads: not a PyTorch zip checkpoint, and as safetensors: header length/);
     const script = writeZip([['m/data.pkl', tinyPkl], ['m/code/__torch__.py', ascii('x')], ['m/constants.pkl', ascii('')]]);
     expect(oneLineError(() => readCheckpoint(script, 'm.pt'))).toMatch(/TorchScript archive/);
   });
