@@ -29,6 +29,9 @@ export const STATE_DICT_KEYS = ['state_dict_ema', 'model_ema', 'state_dict', 'mo
 
 const PREFIXES = ['module.', '_orig_mod.'];
 
+/** Bytes the materialized tensors may take beyond twice the file's size. */
+const MATERIALIZE_SLACK = 64 * 2 ** 20;
+
 /** timm's clean_state_dict: each prefix in turn, removed where a key starts with it. */
 export function cleanKeys(tensors: Map<string, Tensor>): { tensors: Map<string, Tensor>; stripped: [string, number][] } {
   const counts = new Map<string, number>();
@@ -113,9 +116,15 @@ export function readCheckpoint(bytes: Uint8Array, what: string, o: ReadCheckpoin
     const ar = new TorchArchive(bytes, what);
     const { dict, key } = chooseStateDict(ar.root, what, o.key);
     const raw = new Map<string, Tensor>();
+    // tensors may share storages or repeat elements (stride 0); their total is bounded all the same
+    const budget = 2 * bytes.byteLength + MATERIALIZE_SLACK;
+    let total = 0;
     for (const [k, v] of dict.map) {
       if (typeof k !== 'string') throw new CheckpointError(`${what}: state dict has a key that is not a string (${describe(k as PyValue)})`);
-      raw.set(k, ar.tensor(v as TensorRef, k));
+      const t = ar.tensor(v as TensorRef, k);
+      total += t.data.byteLength;
+      if (total > budget) throw new CheckpointError(`${what}: its tensors would take more than ${budget} bytes, over twice the file's size (${bytes.byteLength} bytes); at ${k}`);
+      raw.set(k, t);
     }
     const { tensors, stripped } = cleanKeys(raw);
     return { tensors, format: 'pytorch', key, stripped };

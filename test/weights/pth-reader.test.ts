@@ -135,6 +135,19 @@ describe('hostile checkpoints', () => {
     }
   });
 
+  it('tensors that repeat a storage (stride 0, shared) cannot take unbounded memory', () => {
+    // {'w<i>': _rebuild_tensor_v2(storage 0 of tiny, 0, (16777216,), (0,), False, OrderedDict()) for i < 12}: 12 × 64 MB
+    const storage = `(S'storage'\nctorch\nFloatStorage\nS'0'\nS'cpu'\nI24\ntQ`;
+    const tensor = `ctorch._utils\n_rebuild_tensor_v2\n(${storage}I0\n(I16777216\nt(I0\ntI00\nccollections\nOrderedDict\n)RtR`;
+    let pkl = `}(S'w0'\n${tensor}p0\n`;
+    for (let i = 1; i < 12; i++) pkl += `S'w${i}'\ng0\n`;
+    pkl += 'u.';
+    const data = [...tinyDesc.storages].filter((x) => x.key === '0').map((x): [string, Uint8Array] => [`archive/data/${x.key}`, new Uint8Array(Buffer.from(x.fill.hex!, 'hex'))]);
+    expect(oneLineError(() => readCheckpoint(archiveWith(ascii(pkl), data), 'rep.pth'))).toMatch(/rep\.pth: its tensors would take more than \d+ bytes, over twice the file's size \(\d+ bytes\); at w1/);
+    const stretched = `}(S'w'\nctorch._utils\n_rebuild_tensor_v2\n(${storage}I0\n(I16777217\nt(I0\ntI00\nccollections\nOrderedDict\n)RtRu.`;
+    expect(oneLineError(() => readCheckpoint(archiveWith(ascii(stretched), data), 'big.pth'))).toMatch(/tensor w: shape \[16777217\] has 16777217 elements, more than its storage \(24\)/);
+  });
+
   it('fuzz: mutated pickles and archives fail with one known-class line or load', () => {
     const good = tiny();
     const bytesArb = (src: Uint8Array) => fc.array(fc.record({ at: fc.nat(src.length - 1), v: fc.integer({ min: 0, max: 255 }), kind: fc.constantFrom('set', 'insert', 'delete', 'truncate') }), { minLength: 1, maxLength: 6 })
