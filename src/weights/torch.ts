@@ -57,6 +57,12 @@ function allowedCalls(): Map<string, CallHandler> {
   calls.set('torch._utils._rebuild_parameter', param);
   calls.set('torch._utils._rebuild_parameter_with_state', param);
   calls.set('torch.nn.parameter.Parameter', param);
+  // a tensor subclass: _rebuild_from_type_v2(func, type, args, state) is func(*args) (the type ignored)
+  calls.set('torch._tensor._rebuild_from_type_v2', (a) => {
+    const fn = a[0], args = tupleItems(a[2] ?? null);
+    const h = fn instanceof PyGlobal && fn.qualified !== 'torch._tensor._rebuild_from_type_v2' ? calls.get(fn.qualified) : undefined;
+    return h && args ? h(args) : new Opaque('torch._tensor._rebuild_from_type_v2');
+  });
   calls.set('collections.OrderedDict', (a) => {
     const d = new PyDict('OrderedDict');
     for (const pair of tupleItems(a[0] ?? null) ?? []) {

@@ -74,6 +74,15 @@ for (const model of ['mobilevit_xxs', 'fastvit_t8']) {
   });
 }
 
+describe('vitx verify -w with a PyTorch checkpoint', () => {
+  it('mobilevit_xxs from the training checkpoint passes on cpu', () => {
+    const f = put('verify', buildPth('mobilevit_xxs_train', 'mobilevit_xxs'));
+    const r = vitx(['verify', 'mobilevit_xxs', '-w', f, '--ep', 'cpu', '--checkpoint-key', 'state_dict']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
 describe('bad checkpoints through the CLI: one line, exit 1, no output', () => {
   const marker = join(dir, 'pwned');
   const cases: [string, Uint8Array, RegExp][] = [

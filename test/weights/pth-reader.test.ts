@@ -50,6 +50,28 @@ describe('torch.save checkpoints', () => {
     expect(c.tensors.get('b.weight')!.dtype).toBe('bfloat16');
   });
 
+  it('chooses the state dict as timm does: EMA first, None skipped, nested entries; prefixes removed in order', () => {
+    // pickles written here in protocol 0 text, every tensor a view of tiny's storage 0 (24 float32)
+    const t = (n: number) => `ctorch._utils\n_rebuild_tensor_v2\n((S'storage'\nctorch\nFloatStorage\nS'0'\nS'cpu'\nI24\ntQI${n}\n(I2\nt(I1\ntI00\nccollections\nOrderedDict\n)RtR`;
+    const sd = (prefix: string, n: number) => `ccollections\nOrderedDict\n)R(S'${prefix}w'\n${t(n)}u`;
+    const data = tinyDesc.storages.filter((x) => x.key === '0').map((x): [string, Uint8Array] => [`archive/data/${x.key}`, new Uint8Array(Buffer.from(x.fill.hex!, 'hex'))]);
+    const read = (pkl: string, key?: string) => readCheckpoint(archiveWith(ascii(pkl), data), 'c.pth', { key });
+    const first = (c: ReturnType<typeof read>) => [...c.tensors.values()][0]!.toNumbers()[0];
+    // base[k] = k/8 - 1: the first element tells which tensor was read
+    let c = read(`(S'model'\n${sd('', 0)}S'model_ema'\n${sd('', 8)}d.`);
+    expect([c.key, first(c)]).toEqual(['model_ema', 0]);
+    c = read(`(S'state_dict_ema'\nNS'model'\n${sd('module._orig_mod.', 16)}d.`);
+    expect([c.key, first(c), [...c.tensors.keys()]]).toEqual(['model', 1, ['w']]);
+    expect(c.stripped).toEqual([['module.', 1], ['_orig_mod.', 1]]);
+    c = read(`(S'model'\n(S'state_dict'\n${sd('_orig_mod.module.', 0)}dd.`);
+    expect([c.key, [...c.tensors.keys()]]).toEqual(['model/state_dict', ['module.w']]); // timm removes module. first, then _orig_mod.
+    c = read(`(S'model'\n${sd('', 0)}S'model_ema'\n${sd('', 8)}d.`, 'model');
+    expect([c.key, first(c)]).toEqual(['model', -1]);
+    // a subclassed tensor (torch._tensor._rebuild_from_type_v2) is read as its base tensor
+    c = read(`(S'w'\nctorch._tensor\n_rebuild_from_type_v2\n(ctorch._utils\n_rebuild_tensor_v2\nctorch.nn.parameter\nParameter\n((S'storage'\nctorch\nFloatStorage\nS'0'\nS'cpu'\nI24\ntQI4\n(I2\nt(I1\ntI00\nccollections\nOrderedDict\n)Rt(dtRd.`);
+    expect(c.tensors.get('w')!.toNumbers()).toEqual([-0.5, -0.375]);
+  });
+
   it('--checkpoint-key: a missing entry lists the ones there are', () => {
     expect(oneLineError(() => readCheckpoint(tiny(), 'tiny.pth', { key: 'state_dict_ema' })))
       .toMatch(/tiny\.pth has no entry 'state_dict_ema' at the top level; entries: state_dict, args, metric, epoch/);
