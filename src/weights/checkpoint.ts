@@ -8,7 +8,7 @@
  */
 import { Tensor } from '../graph/tensor.js';
 import { CheckpointError } from './load.js';
-import { Opaque, PyDict, PyGlobal, type PyValue } from './pickle.js';
+import { Opaque, printable, PyDict, PyGlobal, type PyValue } from './pickle.js';
 import { readSafetensors, SafetensorsError } from './safetensors.js';
 import { LEGACY_ADVICE, looksLikeLegacyTorch, TensorRef, TorchArchive } from './torch.js';
 import { looksLikeZip } from './zip.js';
@@ -22,6 +22,11 @@ export interface LoadedCheckpoint {
   key: string | null;
   /** Prefixes removed from the keys (`module.`, `_orig_mod.`), with how many keys had them. */
   stripped: [string, number][];
+}
+
+/** A CheckpointError whose text (which quotes names from the file) is one printable line. */
+export function checkpointError(message: string): CheckpointError {
+  return new CheckpointError(printable(message));
 }
 
 /** The default order of state-dict entries (timm's, EMA first), then vitx's additions. */
@@ -39,7 +44,8 @@ export function cleanKeys(tensors: Map<string, Tensor>): { tensors: Map<string, 
   for (const [k0, t] of tensors) {
     let k = k0;
     for (const p of PREFIXES) if (k.startsWith(p)) { k = k.slice(p.length); counts.set(p, (counts.get(p) ?? 0) + 1); }
-    if (out.has(k)) throw new CheckpointError(`key ${k0} collides with another key once its prefix is removed`);
+    if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(k0)) throw checkpointError(`key ${JSON.stringify(k0.slice(0, 200))} has control characters; no model parameter is named so`);
+    if (out.has(k)) throw checkpointError(`key ${k0} collides with another key once its prefix is removed`);
     out.set(k, t);
   }
   return { tensors: out, stripped: [...counts] };
@@ -71,12 +77,12 @@ function chooseStateDict(root: PyValue, what: string, key?: string): { dict: PyD
     for (const part of key.split('/')) {
       if (!(v instanceof PyDict) || !v.map.has(part)) {
         const where = path.length ? `'${path.join('/')}'` : 'the top level';
-        throw new CheckpointError(`${what} has no entry '${part}' at ${where}; entries: ${v instanceof PyDict ? entryKeys(v) : describe(v)}`);
+        throw checkpointError(`${what} has no entry '${part}' at ${where}; entries: ${v instanceof PyDict ? entryKeys(v) : describe(v)}`);
       }
       v = v.map.get(part)!;
       path.push(part);
     }
-    if (!isStateDict(v)) throw new CheckpointError(`${what}: entry '${key}' is not a state dict of tensors (it is ${describe(v)})`);
+    if (!isStateDict(v)) throw checkpointError(`${what}: entry '${key}' is not a state dict of tensors (it is ${describe(v)})`);
     return { dict: v as PyDict, key };
   }
   let v: PyValue = root;
@@ -94,15 +100,15 @@ function chooseStateDict(root: PyValue, what: string, key?: string): { dict: PyD
   if (v instanceof PyDict && !path.length && !isStateDict(v)) {
     const bad = [...v.map].find(([, x]) => !(x instanceof TensorRef) && !(x instanceof PyDict));
     if (v.map.size && [...v.map.values()].some((x) => x instanceof TensorRef) && bad) {
-      throw new CheckpointError(`${what}: state dict entry ${String(bad[0])} is ${describe(bad[1])}, not a tensor`);
+      throw checkpointError(`${what}: state dict entry ${String(bad[0])} is ${describe(bad[1])}, not a tensor`);
     }
-    throw new CheckpointError(`${what}: no state dict found (entries: ${entryKeys(v)}); choose one with --checkpoint-key`);
+    throw checkpointError(`${what}: no state dict found (entries: ${entryKeys(v)}); choose one with --checkpoint-key`);
   }
   if (v instanceof PyDict && [...v.map.values()].some((x) => x instanceof TensorRef)) {
     const bad = [...v.map].find(([, x]) => !(x instanceof TensorRef))!;
-    throw new CheckpointError(`${what}: ${at} has entry ${String(bad[0])} that is ${describe(bad[1])}, not a tensor`);
+    throw checkpointError(`${what}: ${at} has entry ${String(bad[0])} that is ${describe(bad[1])}, not a tensor`);
   }
-  throw new CheckpointError(`${what}: ${at} is ${describe(v)}, not a state dict of tensors${v instanceof Opaque ? ' (a pickled Python object: save model.state_dict() instead)' : ''}`);
+  throw checkpointError(`${what}: ${at} is ${describe(v)}, not a state dict of tensors${v instanceof Opaque ? ' (a pickled Python object: save model.state_dict() instead)' : ''}`);
 }
 
 export interface ReadCheckpointOptions {
@@ -120,24 +126,24 @@ export function readCheckpoint(bytes: Uint8Array, what: string, o: ReadCheckpoin
     const budget = 2 * bytes.byteLength + MATERIALIZE_SLACK;
     let total = 0;
     for (const [k, v] of dict.map) {
-      if (typeof k !== 'string') throw new CheckpointError(`${what}: state dict has a key that is not a string (${describe(k as PyValue)})`);
+      if (typeof k !== 'string') throw checkpointError(`${what}: state dict has a key that is not a string (${describe(k as PyValue)})`);
       const t = ar.tensor(v as TensorRef, k);
       total += t.data.byteLength;
-      if (total > budget) throw new CheckpointError(`${what}: its tensors would take more than ${budget} bytes, over twice the file's size (${bytes.byteLength} bytes); at ${k}`);
+      if (total > budget) throw checkpointError(`${what}: its tensors would take more than ${budget} bytes, over twice the file's size (${bytes.byteLength} bytes); at ${k}`);
       raw.set(k, t);
     }
     const { tensors, stripped } = cleanKeys(raw);
     return { tensors, format: 'pytorch', key, stripped };
   }
-  if (looksLikeLegacyTorch(bytes)) throw new CheckpointError(`${what}: ${LEGACY_ADVICE}`);
-  if (o.key !== undefined) throw new CheckpointError(`${what}: --checkpoint-key applies to PyTorch checkpoints; this is not one (safetensors has no nesting)`);
+  if (looksLikeLegacyTorch(bytes)) throw checkpointError(`${what}: ${LEGACY_ADVICE}`);
+  if (o.key !== undefined) throw checkpointError(`${what}: --checkpoint-key applies to PyTorch checkpoints; this is not one (safetensors has no nesting)`);
   let st;
   try {
     st = readSafetensors(bytes, what);
   } catch (e) {
     if (!(e instanceof SafetensorsError) || bytes[8] === 0x7b /* '{': it is safetensors, and broken */) throw e;
-    if (bytes[0] === 0x80) throw new CheckpointError(`${what}: a bare pickle, not a torch.save zip archive; ${LEGACY_ADVICE}`);
-    throw new CheckpointError(`${what}: not a checkpoint vitx reads: not a PyTorch zip checkpoint, and as safetensors: ${e.message.slice(what.length + 2)}`);
+    if (bytes[0] === 0x80) throw checkpointError(`${what}: a bare pickle, not a torch.save zip archive; ${LEGACY_ADVICE}`);
+    throw checkpointError(`${what}: not a checkpoint vitx reads: not a PyTorch zip checkpoint, and as safetensors: ${e.message.slice(what.length + 2)}`);
   }
   const { tensors, stripped } = cleanKeys(st.tensors);
   return { tensors, format: 'safetensors', key: null, stripped };

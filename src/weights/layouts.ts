@@ -21,7 +21,7 @@
 import type { ModelSpec } from '../builders/registry.js';
 import type { Tensor } from '../graph/tensor.js';
 import { formKeys } from './forms.js';
-import { CheckpointError } from './load.js';
+import { checkpointError } from './checkpoint.js';
 
 export type LayoutChoice = 'auto' | 'official' | 'timm';
 
@@ -43,7 +43,7 @@ function renameAll(ckpt: Map<string, Tensor>, rename: (k: string) => string, wha
   const out = new Map<string, Tensor>();
   for (const [k, t] of ckpt) {
     const n = rename(k);
-    if (out.has(n)) throw new CheckpointError(`${what}: keys ${k} and another both map to ${n}`);
+    if (out.has(n)) throw checkpointError(`${what}: keys ${k} and another both map to ${n}`);
     out.set(n, t);
   }
   return out;
@@ -100,7 +100,7 @@ const NEXTVIT: Layout = {
       const m = /^features\.(\d+)\./.exec(k);
       if (m) {
         const n = Number(m[1]);
-        if (n >= blocks.length) throw new CheckpointError(`${what}: official Next-ViT key ${k} names block ${n}, but ${spec.name} has ${blocks.length} blocks`);
+        if (n >= blocks.length) throw checkpointError(`${what}: official Next-ViT key ${k} names block ${n}, but ${spec.name} has ${blocks.length} blocks`);
         k = blocks[n]! + k.slice(m[0].length);
       }
       return k.replace(/\.mlp\.conv([12])\./, '.mlp.fc$1.').replace(/^proj_head\.0\./, 'head.fc.');
@@ -123,7 +123,7 @@ export function remapCheckpoint(spec: ModelSpec, ckpt: Map<string, Tensor>, choi
   if (choice === 'timm') return { tensors: ckpt, layout: null };
   const layout = LAYOUTS[spec.family];
   if (!layout) {
-    if (choice === 'official') throw new CheckpointError(`${what}: ${spec.name} has no separate official layout (${spec.family === 'edgevit' ? 'vitx uses the official EdgeViT names already' : 'timm is the reference implementation'}); drop --checkpoint-layout official`);
+    if (choice === 'official') throw checkpointError(`${what}: ${spec.name} has no separate official layout (${spec.family === 'edgevit' ? 'vitx uses the official EdgeViT names already' : 'timm is the reference implementation'}); drop --checkpoint-layout official`);
     return { tensors: ckpt, layout: null };
   }
   if (choice === 'auto' && !layout.detect([...ckpt.keys()])) return { tensors: ckpt, layout: null };

@@ -16,7 +16,15 @@
  * (no recursion), so hostile nesting cannot overflow the JS stack.
  */
 
-export class PickleError extends Error {}
+/** Text from a file made safe for a one-line message: control characters escaped, length capped. */
+export function printable(s: string, max = 4000): string {
+  const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+export class PickleError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
 
 export class PyGlobal {
   constructor(readonly module: string, readonly name: string) {}

@@ -12,10 +12,12 @@
  * the ones it uses, so an optimizer state next to the weights is never read.
  */
 import { BYTES_PER_ELEMENT, type DType, numel, Tensor } from '../graph/tensor.js';
-import { asInt, type CallHandler, dictSet, NumpyDtype, Opaque, PickleError, PyBytes, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
+import { asInt, printable, type CallHandler, dictSet, NumpyDtype, Opaque, PickleError, PyBytes, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
 import { looksLikeZip, ZipReader } from './zip.js';
 
-export class TorchCheckpointError extends Error {}
+export class TorchCheckpointError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
 
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16', DoubleStorage: 'float64',

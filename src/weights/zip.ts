@@ -10,8 +10,11 @@
  * allocation. Why not an npm zip library: see README ("Reading PyTorch checkpoints").
  */
 import { crc32 } from 'node:zlib';
+import { printable } from './pickle.js';
 
-export class ZipError extends Error {}
+export class ZipError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
 
 export interface ZipEntry {
   name: string;
