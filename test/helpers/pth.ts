@@ -68,7 +68,7 @@ function storageBytes(s: ArchiveDesc['storages'][number], tensors: (name: string
   const src = tensors((f.ref ?? f.tensor)!).toFloat32();
   if (src.length !== s.numel) throw new Error(`storage ${s.key}: ${f.ref} has ${src.length} elements, archive says ${s.numel}`);
   const scale = f.scale ?? 1;
-  if (s.dtype === 'float32') return new Uint8Array(Float32Array.from(src, (v) => v * scale).buffer);
+  if (s.dtype === 'float32') return scale === 1 ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : new Uint8Array(Float32Array.from(src, (v) => v * scale).buffer);
   const conv = s.dtype === 'float16' ? floatToHalf : floatToBf16;
   return new Uint8Array(Uint16Array.from(src, (v) => conv(Math.fround(v * scale))).buffer);
 }

@@ -9,9 +9,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/weights/load.js';
 import { readCheckpoint } from '../../src/weights/checkpoint.js';
-import { PickleError, unpickle } from '../../src/weights/pickle.js';
+import { PickleError, type PyDict, unpickle } from '../../src/weights/pickle.js';
 import { SafetensorsError } from '../../src/weights/safetensors.js';
-import { TorchCheckpointError } from '../../src/weights/torch.js';
+import { TorchArchive, TorchCheckpointError } from '../../src/weights/torch.js';
 import { ZipError } from '../../src/weights/zip.js';
 import { FIXTURES } from '../helpers/reference.js';
 import { buildPth, pthFixture, writeZip } from '../helpers/pth.js';
@@ -48,6 +48,15 @@ describe('torch.save checkpoints', () => {
     }
     expect(c.tensors.get('h.weight')!.dtype).toBe('float16');
     expect(c.tensors.get('b.weight')!.dtype).toBe('bfloat16');
+  });
+
+  it('training-checkpoint values beside the weights are plain data: argparse.Namespace, numpy scalars', () => {
+    const root = new TorchArchive(tiny(), 'tiny.pth').root as PyDict;
+    const args = root.get('args') as PyDict;
+    expect(args.kind).toBe('Namespace');
+    expect(Object.fromEntries(args.attrs)).toEqual({ model: 'tiny', lr: 0.5 });
+    expect(root.get('metric')).toBe(1.5); // numpy.core.multiarray.scalar(numpy.dtype('f8'), <8 bytes>)
+    expect(root.get('epoch')).toBe(3);
   });
 
   it('chooses the state dict as timm does: EMA first, None skipped, nested entries; prefixes removed in order', () => {
