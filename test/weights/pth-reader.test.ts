@@ -106,6 +106,9 @@ describe('hostile checkpoints', () => {
     ['subprocess.Popen', `csubprocess\nPopen\n((S'touch'\nS'${marker}'\nltR.`],
     ['builtins.getattr', `cbuiltins\ngetattr\n(cbuiltins\ndict\nS'get'\ntR.`],
     ['importlib.import_module', `cimportlib\nimport_module\n(S'os'\ntR.`],
+    ['os.system', `\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x13touch ${marker}\x85R.`.replace('\x8c\x13', `\x8c${String.fromCharCode(6 + marker.length)}`)], // protocol 4 STACK_GLOBAL
+    ['nt.system', `(cnt\nsystem\nS'touch ${marker}'\no.`], // OBJ
+    ['subprocess.call', `(S'touch'\nisubprocess\ncall\n.`], // INST
   ];
   for (const [what, program] of evil) {
     it(`refuses a pickle that names ${what}, without running it`, () => {
