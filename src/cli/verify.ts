@@ -135,6 +135,7 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       if (f.saveOutputs && !goldensFormat(f.saveOutputs)) throw new UsageError(`--save-outputs must end in .json or .safetensors: ${f.saveOutputs}`);
       const targets = args.map(resolveTarget);
       if (targets.some((t) => t.kind === 'file') && (f.size || f.weights)) throw new UsageError('--size and --weights apply to model names, not .onnx files');
+      if (targets.some((t) => t.kind === 'file') && (f.checkpointKey !== undefined || f.checkpointLayout)) throw new UsageError('--checkpoint-key and --checkpoint-layout apply to model names with --weights');
       const inputs = targets.flatMap((t) => (t.kind === 'file' ? [t.path] : []));
       const refPath = f.reference ?? f.loadOutputs;
       const readOnly = [...inputs, ...(f.weights ? [f.weights] : []), ...(refPath ? [refPath] : [])];
