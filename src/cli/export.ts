@@ -7,24 +7,25 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
-import { readSafetensors } from '../weights/safetensors.js';
-import type { Tensor } from '../graph/tensor.js';
+import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
-import { checkWritable, readInput, writeAtomicMany } from './files.js';
+import { checkWritable, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
-import { parseBatch, parseFeatures, parseInputLayout, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
+import { parseBatch, parseFeatures, parseInputLayout, parseLayoutAlias, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
 import { hubEnv } from '../hub/env.js';
 import { downloadPretrained, resolvePretrainedName } from '../hub/pretrained.js';
 import { progressBar } from '../hub/progress.js';
 import { type Postprocess, WrapError } from '../io-wrap/index.js';
 
-interface ExportFlags {
-  output?: string; weights?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
+interface ExportFlags extends WeightFlags {
+  output?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
   dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
   numClasses?: number; features?: string | boolean;
   pretrained?: boolean; preprocess?: boolean; inputLayout?: 'nhwc' | 'nchw'; postprocess?: Postprocess;
+  /** Shorthand routed by value: image layout or checkpoint layout. */
+  layout?: 'nhwc' | 'nchw' | 'official' | 'timm';
 }
 
 export class LintFailure extends Error {}
@@ -68,11 +69,14 @@ export function registerExport(program: Command, io: Io): void {
     .addHelpText('after', EXAMPLES)
     .argument('<model>', "model or pretrained tag, e.g. nextvit_small or nextvit_small.bd_in1k_384 (see 'vitx list [--pretrained]')")
     .option('-o, --output <file>', 'output path (default: <model>.onnx)')
-    .option('-w, --weights <file>', 'checkpoint (.safetensors, timm names); default: deterministic init')
+    .option('-w, --weights <file>', 'checkpoint: .safetensors or PyTorch .pth/.pth.tar/.pt/.bin (read by content, never executed); default: deterministic init')
+    .option('--checkpoint-key <key>', "entry of a PyTorch checkpoint holding the state dict (default as timm: state_dict_ema, model_ema, state_dict, model)")
+    .option('--checkpoint-layout <official|timm>', "key layout of the checkpoint (default: detected; 'official': the authors' repository, remapped to timm's names)", parseCheckpointLayout)
     .option('--pretrained', "download the tag's timm checkpoint from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_OFFLINE; cached like huggingface_hub)")
     .option('--preprocess', "input: a uint8 RGB image, scaled by 1/255 and normalized with the tag's mean/std inside the graph")
     .option('--input-layout <nhwc|nchw>', 'with --preprocess: image layout (default nhwc)', parseInputLayout)
     .option('--postprocess <softmax|topk=K>', "append Softmax (output 'probabilities') or the top K probabilities (outputs 'scores', 'indices' int64)", parsePostprocess)
+    .option('--layout <nhwc|nchw|official|timm>', "shorthand: nhwc/nchw = --input-layout, official/timm = --checkpoint-layout", parseLayoutAlias)
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
     .option('--size <H|HxW>', 'input size (default: the pretrained tag\'s)', parseSize)
@@ -96,11 +100,12 @@ export function registerExport(program: Command, io: Io): void {
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (f.io === 'fp16' && f.dtype !== 'fp16') throw new UsageError('--io fp16 needs --dtype fp16');
       if (f.pretrained && f.weights) throw new UsageError('--pretrained and --weights are exclusive: --pretrained downloads the tag\'s checkpoint');
+      if (f.layout) { if (f.layout === 'nhwc' || f.layout === 'nchw') f.inputLayout ??= f.layout; else f.checkpointLayout ??= f.layout; }
       if (f.inputLayout && !f.preprocess) throw new UsageError('--input-layout needs --preprocess');
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
-      let checkpoint: ReadonlyMap<string, Tensor> | undefined, checkpointName = f.weights ? basename(f.weights) : undefined, weightsText = f.weights ? `weights ${f.weights}` : 'deterministic init';
+      let checkpointName = f.weights ? basename(f.weights) : undefined, weightsText = f.weights ? `weights ${f.weights}` : 'deterministic init';
       let weightsPath = f.weights;
       if (f.pretrained) {
         const bar = io.isTTY ? progressBar(`${named.cfg?.hf_hub_id ?? named.arch}`, io.err) : null;
@@ -110,7 +115,8 @@ export function registerExport(program: Command, io: Io): void {
         checkpointName = `hf-hub:${got.repo}/${got.filename}@${got.commit}`;
         weightsText = `weights ${got.repo} (${got.downloaded ? 'downloaded' : 'cached'}, commit ${got.commit.slice(0, 12)})`;
       }
-      if (weightsPath) checkpoint = readSafetensors(readInput(weightsPath, 'weights file'), `weights file ${weightsPath}`).tensors;
+      const loaded = loadWeights(spec.name, { ...f, weights: weightsPath });
+      const checkpoint = loaded?.tensors;
       const cfg = named.cfg;
       const r = usageOnWrapError(() => exportModel(model, {
         checkpoint, checkpointName, numClasses: f.numClasses, features,
@@ -132,6 +138,7 @@ export function registerExport(program: Command, io: Io): void {
       const size = r.graph.inputs[0]!.shape.join('×');
       io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}${f.preprocess ? ` ${r.graph.inputs[0]!.dtype}` : ''}, ${weightsText})\n`);
       io.out(`  outputs  ${r.graph.outputs.map((v) => `${v.name} ${v.shape.join('×')}`).join(', ')}${outputNote(r.graph.metadata)}\n`);
+      if (loaded) io.out(`  weights  ${loaded.summary}\n`);
       io.out(`  params   ${r.params.toLocaleString('en-US')} (exported tensors: ${r.exportedParams.toLocaleString('en-US')} values)\n`);
       io.out(`  nodes    ${total(r.nodesBefore)} → ${total(r.nodesAfter)}: ${histogramLine(r.nodesBefore, r.nodesAfter)}\n`);
       const fired = r.passes.flatMap((p) => Object.entries(p.stats.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ×${n}`));

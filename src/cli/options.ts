@@ -70,3 +70,12 @@ export function parsePostprocess(v: string): { kind: 'softmax' } | { kind: 'topk
   if (m && Number(m[1]) >= 1 && Number(m[1]) <= 100_000) return { kind: 'topk', k: Number(m[1]) };
   throw new UsageError(`--postprocess must be softmax or topk=K with K ≥ 1, got '${v}'`);
 }
+
+/**
+ * `--layout`: issue 9's image layout (nhwc|nchw, with --preprocess) and issue 11's checkpoint layout
+ * (official|timm) share the flag name; the value sets are disjoint, so the value says which is meant.
+ */
+export function parseLayoutAlias(v: string): 'nhwc' | 'nchw' | 'official' | 'timm' {
+  if (v === 'nhwc' || v === 'nchw' || v === 'official' || v === 'timm') return v;
+  throw new UsageError(`--layout must be nhwc or nchw (image layout, with --preprocess) or official or timm (checkpoint layout), got '${v}'`);
+}

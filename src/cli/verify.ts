@@ -11,7 +11,7 @@ import { BACKEND_NAMES, type BackendName, BackendPool, parseBackendList } from '
 import { fmt, type OutputComparison, type Tolerance } from '../verify/compare.js';
 import { goldensFormat, readGoldens, writeGoldens } from '../verify/goldens.js';
 import { type ReferenceSpec, reportJson, verify, type VerifyProgress, type VerifyReport, type VerifyTarget } from '../verify/verify.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
 import { EXIT, UsageError } from './errors.js';
 import { checkWritable, readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
@@ -20,7 +20,7 @@ import { parseFloatOpt, parseSize } from './options.js';
 export const DEFAULT_ATOL = 1e-4;
 export const DEFAULT_RTOL = 1e-3;
 
-interface VerifyFlags {
+interface VerifyFlags extends WeightFlags {
   ep: BackendName[]; reference?: string; loadOutputs?: string; saveOutputs?: string;
   atol: number; rtol: number; seed: number; batch: number; size?: [number, number]; weights?: string; json?: string;
 }
@@ -125,7 +125,9 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
     .option('--seed <s>', 'seed of the generated inputs (0: the reference input)', parseSeed, 0)
     .option('--batch <n>', 'batch size', parseStaticBatch, 1)
     .option('--size <H|HxW>', 'input size for model names (default: the model\'s)', parseSize)
-    .option('-w, --weights <file>', 'checkpoint for model names (.safetensors); default: deterministic init')
+    .option('-w, --weights <file>', 'checkpoint for model names (.safetensors or PyTorch .pth/.pth.tar/.bin); default: deterministic init')
+    .option('--checkpoint-key <key>', 'entry of a PyTorch checkpoint holding the state dict (default as timm)')
+    .option('--checkpoint-layout <official|timm>', 'key layout of the checkpoint (default: detected)', parseCheckpointLayout)
     .option('--json <file>', 'write a machine-readable report')
     .action(async (args: string[], f: VerifyFlags) => {
       if (f.reference && f.loadOutputs) throw new UsageError('give either --reference or --load-outputs, not both');
@@ -134,13 +136,15 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       if (f.saveOutputs && !goldensFormat(f.saveOutputs)) throw new UsageError(`--save-outputs must end in .json or .safetensors: ${f.saveOutputs}`);
       const targets = args.map(resolveTarget);
       if (targets.some((t) => t.kind === 'file') && (f.size || f.weights)) throw new UsageError('--size and --weights apply to model names, not .onnx files');
+      if (targets.some((t) => t.kind === 'file') && (f.checkpointKey !== undefined || f.checkpointLayout)) throw new UsageError('--checkpoint-key and --checkpoint-layout apply to model names with --weights');
       const inputs = targets.flatMap((t) => (t.kind === 'file' ? [t.path] : []));
       const refPath = f.reference ?? f.loadOutputs;
       const readOnly = [...inputs, ...(f.weights ? [f.weights] : []), ...(refPath ? [refPath] : [])];
       for (const out of [f.json, f.saveOutputs]) if (out) checkWritable(out, readOnly);
       const reference = refPath ? referenceSpec(refPath, f.reference ? '--reference' : '--load-outputs') : undefined;
       if (f.loadOutputs && reference?.kind !== 'outputs') throw new UsageError(`--load-outputs takes saved outputs (.json/.safetensors), not ${f.loadOutputs}`);
-      const checkpoint = f.weights ? readSafetensors(readInput(f.weights, 'weights file'), `weights file ${f.weights}`).tensors : undefined;
+      const first = targets[0];
+      const checkpoint = first?.kind === 'model' ? loadWeights(first.model, f)?.tensors : undefined;
       const tolerance: Tolerance = { atol: f.atol, rtol: f.rtol };
       const pool = new BackendPool();
       const reports: VerifyReport[] = [];

@@ -1,0 +1,32 @@
+/**
+ * `-w/--weights` for `export` and `verify`: read the file by content (safetensors or a PyTorch
+ * checkpoint), choose the state dict (`--checkpoint-key`), remap an official layout to timm names
+ * (`--checkpoint-layout`, default: detected from the keys), and say in one line what was done.
+ */
+import { getModel } from '../builders/registry.js';
+import type { Tensor } from '../graph/tensor.js';
+import { describeCheckpoint, readCheckpoint } from '../weights/checkpoint.js';
+import { type LayoutChoice, remapCheckpoint } from '../weights/layouts.js';
+import { UsageError } from './errors.js';
+import { readInput } from './files.js';
+
+export interface WeightFlags { weights?: string; checkpointKey?: string; checkpointLayout?: LayoutChoice }
+
+export function parseCheckpointLayout(v: string): LayoutChoice {
+  if (v !== 'official' && v !== 'timm') throw new UsageError(`--checkpoint-layout must be official or timm, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The checkpoint's tensors under timm's names, and a summary line; undefined without --weights. */
+export function loadWeights(model: string, f: WeightFlags): { tensors: Map<string, Tensor>; summary: string } | undefined {
+  if (!f.weights) {
+    if (f.checkpointKey !== undefined) throw new UsageError('--checkpoint-key needs --weights');
+    if (f.checkpointLayout !== undefined) throw new UsageError('--checkpoint-layout needs --weights');
+    return undefined;
+  }
+  const what = `weights file ${f.weights}`;
+  const c = readCheckpoint(readInput(f.weights, 'weights file'), what, { key: f.checkpointKey });
+  const r = remapCheckpoint(getModel(model), c.tensors, f.checkpointLayout ?? 'auto', what);
+  const summary = describeCheckpoint(c) + (r.layout ? `, official ${r.layout} layout → timm names` : '');
+  return { tensors: r.tensors, summary };
+}
