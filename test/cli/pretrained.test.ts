@@ -179,7 +179,7 @@ describe('--pretrained failures: one line, exit 1, no partial file', () => {
       [['mobilevit_xxs', '--pretrained', '--weights', 'w.safetensors'], "--pretrained and --weights are exclusive: --pretrained downloads the tag's checkpoint"],
       [['edgevit_xxs', '--pretrained'], 'edgevit_xxs has no pretrained weights on the Hugging Face Hub in timm v1.0.28; use --weights'],
       [['mobilevit_xxs.in1k', '--pretrained'], "unknown pretrained tag 'mobilevit_xxs.in1k' of mobilevit_xxs (its tags: mobilevit_xxs.cvnets_in1k; 'vitx list --pretrained' shows all tags)"],
-      [['mobilevit_xxx.cvnets_in1k', '--pretrained'], "unknown model 'mobilevit_xxx' (did you mean mobilevit_xxs, mobilevit_xs, mobilevit_s? 'vitx list' shows all)"],
+      [['mobilevit_xxx.cvnets_in1k', '--pretrained'], "unknown model 'mobilevit_xxx.cvnets_in1k' (did you mean mobilevit_xxs, mobilevit_xs, mobilevit_xxs.cvnets_in1k, mobilevit_xs.cvnets_in1k? 'vitx list --pretrained' shows all tags)"],
     ];
     for (const [args, message] of cases) {
       const r = await vitxAsync(['export', ...args, '-o', join(dir, 'u', 'x.onnx')], { env: e });
