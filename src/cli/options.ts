@@ -34,7 +34,7 @@ export function parseFloatOpt(flag: string): (v: string) => number {
 }
 
 export function parseTarget(v: string): TargetName {
-  if (!(v in TARGETS)) throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got '${v}'`);
+  if (!Object.hasOwn(TARGETS, v)) throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got '${v}'`);
   return v as TargetName;
 }
 
@@ -43,4 +43,13 @@ export function parsePrecision(flag: string): (v: string) => 'fp32' | 'fp16' {
     if (v !== 'fp32' && v !== 'fp16') throw new UsageError(`${flag} must be fp32 or fp16, got '${v}'`);
     return v;
   };
+}
+
+/** --max-input-mb: the largest total size of generated inputs verify/diff allocate (default 1024). */
+export const DEFAULT_MAX_INPUT_MB = 1024;
+
+export function parseMaxInputMb(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1 << 20) throw new UsageError(`--max-input-mb must be an integer from 1 to 1048576, got '${v}'`);
+  return n;
 }
