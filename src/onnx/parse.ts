@@ -8,10 +8,19 @@ import { INFER, inferTypes } from '../graph/shapes.js';
 import { BYTES_PER_ELEMENT, type DType, dtypeFromOnnx, Tensor } from '../graph/tensor.js';
 import { onnx, type OnnxNs, toBigInt, toNum } from './proto.js';
 
-export class OnnxParseError extends Error {}
+/** Names from a file may hold any bytes: control characters are escaped so a message stays one line. */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export class OnnxParseError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
 
 /** A refused external-data reference (location, bounds, checksum); thrown by external.ts's resolver. */
-export class ExternalDataError extends Error {}
+export class ExternalDataError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
 
 export interface ParsedModel {
   graph: Graph;

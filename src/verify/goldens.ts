@@ -22,7 +22,10 @@ export interface Goldens {
   outputs: Record<string, HostTensor>;
 }
 
-export class GoldensError extends Error {}
+export class GoldensError extends Error {
+  /** Control characters (from names in the file) are escaped: the message stays one line. */
+  constructor(message: string) { super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)); }
+}
 
 export type GoldensFormat = 'json' | 'safetensors';
 

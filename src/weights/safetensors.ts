@@ -8,7 +8,10 @@
  */
 import { type DType, Tensor } from '../graph/tensor.js';
 
-export class SafetensorsError extends Error {}
+export class SafetensorsError extends Error {
+  /** Control characters (from names in the file) are escaped: the message stays one line. */
+  constructor(message: string) { super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)); }
+}
 
 const ST_DTYPES: Record<string, DType> = {
   F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', I8: 'int8', U8: 'uint8', BOOL: 'bool',
