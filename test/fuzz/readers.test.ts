@@ -34,6 +34,8 @@ import { mutateBytes, mutateWire, type Rng, rngFrom } from './mutate.js';
 const RUNS = Number(process.env['VITX_FUZZ_RUNS'] ?? 1000);
 const SEED = Number(process.env['VITX_FUZZ_SEED'] ?? 20261129);
 const params = { numRuns: RUNS, seed: SEED, endOnFailure: true };
+/** Long runs (`npm run fuzz`) outlast vitest's default per-test timeout. */
+const TIMEOUT = 300_000 + RUNS * 50;
 
 /** Raw JavaScript error text that must never be all a message says. */
 const RAW_JS = /Cannot read properties|is not a function|is not iterable|Invalid array length|Invalid typed array length|Maximum call stack|out of memory|Cannot convert|\bis not defined$/;
@@ -124,8 +126,8 @@ describe('fuzz: ONNX reader', () => {
 
   it('the seeds parse and verify', () => { for (const s of seeds) check(s); });
 
-  it('byte mutations', () => { fc.assert(withRng((r) => check(mutateBytes(r.pick(seeds), r))), { ...params, numRuns: Math.ceil(RUNS / 4) }); });
-  it('protobuf-wire mutations', () => { fc.assert(withRng((r) => check(mutateWire(r.pick(seeds), r))), { ...params, numRuns: Math.ceil(RUNS / 2) }); });
+  it('byte mutations', () => { fc.assert(withRng((r) => check(mutateBytes(r.pick(seeds), r))), { ...params, numRuns: Math.ceil(RUNS / 4) }); }, TIMEOUT);
+  it('protobuf-wire mutations', () => { fc.assert(withRng((r) => check(mutateWire(r.pick(seeds), r))), { ...params, numRuns: Math.ceil(RUNS / 2) }); }, TIMEOUT);
   it('structural mutations (ModelProto)', () => {
     fc.assert(withRng((r) => {
       const m = onnx.ModelProto.decode(r.pick(seeds));
@@ -134,7 +136,7 @@ describe('fuzz: ONNX reader', () => {
       try { bytes = onnx.ModelProto.encode(m).finish(); } catch { return; } // not encodable: not a file anyone can write
       check(bytes);
     }), params);
-  });
+  }, TIMEOUT);
 });
 
 // ---------------------------------------------------------------- safetensors
@@ -190,10 +192,10 @@ describe('fuzz: safetensors reader', () => {
     }
   }
   it('the seed reads back', () => { expect(readSafetensors(seed).tensors.size).toBe(6); });
-  it('byte mutations', () => { fc.assert(withRng((r) => check(mutateBytes(seed, r))), { ...params, numRuns: Math.ceil(RUNS / 2) }); });
+  it('byte mutations', () => { fc.assert(withRng((r) => check(mutateBytes(seed, r))), { ...params, numRuns: Math.ceil(RUNS / 2) }); }, TIMEOUT);
   it('structural mutations (header JSON, header length)', () => {
     fc.assert(withRng((r) => check(withHeader(seed, (h) => { for (let i = r.int(1, 3); i > 0; i--) mutateHeader(h, r); }, r.chance(0.2) ? r.pick([-1, 1, 1 << 30]) : 0))), params);
-  });
+  }, TIMEOUT);
 });
 
 // ---------------------------------------------------------------- goldens
@@ -237,9 +239,9 @@ describe('fuzz: goldens reader', () => {
   it('the seeds read back', () => { expect(Object.keys(readGoldens(json, 'json', 'j').outputs)).toEqual(['logits', 'idx', 'half']); expect(Object.keys(readGoldens(st, 'safetensors', 's').outputs).sort()).toEqual(['half', 'idx', 'logits']); });
   it('byte mutations (.json and .safetensors)', () => {
     fc.assert(withRng((r) => { const f = r.pick(['json', 'safetensors'] as const); check(mutateBytes(f === 'json' ? json : st, r), f); }), { ...params, numRuns: Math.ceil(RUNS / 2) });
-  });
+  }, TIMEOUT);
   it('structural mutations (JSON tree)', () => {
     const tree = JSON.parse(new TextDecoder().decode(json)) as unknown;
     fc.assert(withRng((r) => check(new TextEncoder().encode(JSON.stringify(mutateJson(tree, r))), 'json')), params);
-  });
+  }, TIMEOUT);
 });
