@@ -189,7 +189,15 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     let outTypes = declared;
     if (INFER[op] && !np.domain) {
       // Inference from the inputs: fills values the file gives no type, and must agree with those it does.
-      const inferred = within(`${label} (${op})`, () => inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), attrs));
+      const inferred = within(`${label} (${op})`, () => {
+        try {
+          return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), attrs);
+        } catch (e) {
+          if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+          // a shape rule that met inputs it does not expect (e.g. a rank it assumes): say so, not the JS text
+          throw new OnnxParseError(`${label} (${op}): its inputs (${inputs.map((v) => (v ? typeText(v.type) : 'none')).join(', ')}) do not fit ${op}'s shape rule`);
+        }
+      });
       outTypes = declared.map((t, i) => {
         const u = inferred[i];
         if (!u) throw new OnnxParseError(`${label} (${op}): output ${outNames[i]} has no type (the op gives ${inferred.length} outputs)`);
