@@ -187,7 +187,7 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     const outNames = np.output ?? [];
     const declared = outNames.map((n) => types.get(n) ?? null);
     let outTypes = declared;
-    if (INFER[op] && !np.domain) {
+    if (Object.hasOwn(INFER, op) && !np.domain) {
       // Inference from the inputs: fills values the file gives no type, and must agree with those it does.
       const inferred = within(`${label} (${op})`, () => {
         try {

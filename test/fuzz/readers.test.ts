@@ -54,7 +54,8 @@ const withRng = (f: (r: Rng) => void) => fc.property(fc.gen(), (g) => f(rngFrom(
 
 const EDGE_NUMS = [-1, 0, 1, 3, 2 ** 31, 2 ** 40, 2 ** 53, Number.MAX_SAFE_INTEGER];
 const OPS = ['Conv', 'Relu', 'Add', 'MatMul', 'Reshape', 'Transpose', 'Gemm', 'Softmax', 'Concat', 'Slice', 'Gather', 'BatchNormalization',
-  'GlobalAveragePool', 'AveragePool', 'ConvTranspose', 'Resize', 'Pad', 'Split', 'LayerNormalization', 'Cast', 'Constant', 'Shape', 'NoSuchOp'];
+  'GlobalAveragePool', 'AveragePool', 'ConvTranspose', 'Resize', 'Pad', 'Split', 'LayerNormalization', 'Cast', 'Constant', 'Shape', 'NoSuchOp',
+  'toString', '__proto__', 'constructor', 'hasOwnProperty'];
 
 function mutateTensor(t: OnnxNs.ITensorProto, r: Rng): void {
   switch (r.int(0, 6)) {

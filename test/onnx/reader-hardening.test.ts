@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { internalMessage, isInternal } from '../../src/cli/main.js';
 import { Builder } from '../../src/graph/builder.js';
+import { inspectGraph } from '../../src/inspect/index.js';
 import { verifyGraph } from '../../src/graph/verify.js';
 import { ExternalDataError, readOnnxFile } from '../../src/onnx/external.js';
 import { OnnxParseError, parseOnnx } from '../../src/onnx/parse.js';
@@ -87,6 +88,19 @@ describe('ONNX reader', () => {
     // an enormous shape over a few bytes is refused before anything is allocated
     m.graph!.initializer![0] = { name: 'w', dataType: 1, dims: [2 ** 20, 2 ** 20, 2 ** 20], rawData: new Uint8Array(4) };
     expect(parseError(bytesOf(m)).message).toMatch(/^initializer w: shape \[1048576,1048576,1048576\] has too many elements$/);
+  });
+
+  it('op types named like Object.prototype members are unknown ops, not shape rules (toString, __proto__, constructor)', () => {
+    for (const op of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+      const m = base();
+      m.graph!.node![0]!.opType = op;
+      const g = parseOnnx(bytesOf(m)).graph; // the output's type is declared: an op without a rule is kept as it is
+      verifyGraph(g);
+      expect([...g.nodes][0]!.op).toBe(op);
+      for (const target of ['ort', 'tensorrt', 'coreml', 'web'] as const) expect(inspectGraph(g, { opset: 17, target }).ops[op]).toBe(1);
+      m.graph!.output![0]!.type = null;
+      expect(parseError(bytesOf(m)).message).toBe(`node Relu: no type for its outputs and no shape rule for ${op}`);
+    }
   });
 
   it('a file path is named in readOnnxFile\'s errors', () => {
