@@ -77,7 +77,13 @@ export const DEFAULT_MAX_INPUT_BYTES = 1024 * 2 ** 20;
  * anything is allocated, so a small file declaring a huge input fails in one line.
  */
 export function seededInputs(sig: Signature, o: { seed: number; batch: number; maxBytes?: number; what?: string }): Record<string, HostTensor> {
-  const dims = sig.inputs.map((s) => concreteDims(s, o.batch));
+  let dims: number[][];
+  try {
+    dims = sig.inputs.map((s) => concreteDims(s, o.batch));
+  } catch (e) {
+    if (e instanceof InputError && o.what) throw new InputError(`${o.what}: ${e.message}`);
+    throw e;
+  }
   const max = o.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   let total = 0;
   for (const [i, s] of sig.inputs.entries()) {

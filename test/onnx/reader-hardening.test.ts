@@ -6,7 +6,8 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { internalMessage, isInternal } from '../../src/cli/main.js';
+import { COMMANDS, type RegisterCommand } from '../../src/cli/commands.js';
+import { internalMessage, isInternal, main } from '../../src/cli/main.js';
 import { Builder } from '../../src/graph/builder.js';
 import { inspectGraph } from '../../src/inspect/index.js';
 import { verifyGraph } from '../../src/graph/verify.js';
@@ -183,6 +184,21 @@ describe('last-resort CLI handler', () => {
     expect(isInternal(new Error('plain'))).toBe(false);
     expect(internalMessage('inspect', ['m.onnx'], new RangeError('Invalid array length\n  at f')))
       .toBe('internal error in inspect on m.onnx: Invalid array length; rerun with VITX_DEBUG=1 and report it');
+  });
+
+  it('a command that hits a JS runtime error prints one line naming the command and its file, exit 1', async () => {
+    const boom: RegisterCommand = (program) => {
+      program.command('boom').argument('<file>').option('--n <n>').action(() => { (null as unknown as { dataType: number }).dataType; });
+    };
+    COMMANDS.push(boom);
+    try {
+      let err = '';
+      const code = await main(['node', 'vitx', 'boom', 'm.onnx', '--n', '3'], { out: () => undefined, err: (s) => { err += s; }, isTTY: false });
+      expect(code).toBe(1);
+      expect(err).toBe("vitx: error: internal error in boom on m.onnx: Cannot read properties of null (reading 'dataType'); rerun with VITX_DEBUG=1 and report it\n");
+    } finally {
+      COMMANDS.pop();
+    }
   });
 });
 
