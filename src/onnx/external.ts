@@ -230,6 +230,13 @@ function inFile<T>(path: string, f: () => T): T {
   }
 }
 
+/** The model's tensors (initializers and node attributes) stored as external data. */
+function externalTensors(m: OnnxNs.IModelProto): OnnxNs.ITensorProto[] {
+  const all: OnnxNs.ITensorProto[] = [...(m.graph?.initializer ?? [])];
+  for (const n of m.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) all.push(a.t);
+  return all.filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+}
+
 /** Reads the bytes of an .onnx file (a regular file within protobuf's 2 GB limit). */
 export function readModelBytes(path: string, what = 'model'): Uint8Array {
   return readRegularFile(path, what, PROTOBUF_LIMIT);
@@ -240,7 +247,7 @@ export function readOnnxFile(path: string): ParsedModel {
   const bytes = readModelBytes(path);
   return inFile(path, () => {
     const m = decodeModel(bytes);
-    const resolver = folderResolver(path, checksumOf(m));
+    const resolver = folderResolver(path, externalTensors(m).length ? checksumOf(m) : null);
     try {
       const parsed = parseModelProto(m, resolver);
       parsed.graph.metadata.delete(DATA_CHECKSUM_KEY); // describes the data file, not the graph
@@ -260,15 +267,12 @@ export function readOnnxFile(path: string): ParsedModel {
 export function selfContainedModel(path: string, bytes: Uint8Array): Uint8Array {
   return inFile(path, () => {
     const m = decodeModel(bytes);
-    const external = (t: OnnxNs.ITensorProto | null | undefined) => t?.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
-    const tensors: OnnxNs.ITensorProto[] = [...(m.graph?.initializer ?? [])];
-    for (const n of m.graph?.node ?? []) for (const a of n.attribute ?? []) if (a.t) tensors.push(a.t);
-    if (!tensors.some(external)) return bytes;
+    const tensors = externalTensors(m);
+    if (!tensors.length) return bytes;
     const resolver = folderResolver(path, checksumOf(m));
     let total = bytes.byteLength;
     try {
       for (const t of tensors) {
-        if (!external(t)) continue;
         const data = tensorFromProto(t, resolver).bytes();
         total += data.byteLength;
         if (total > PROTOBUF_LIMIT) throw new ExternalDataError(`the model with its external data is over 2 GB, more than one protobuf (which vitx hands to onnxruntime) can hold`);

@@ -5,7 +5,7 @@
  * stale temporary files removed, and the WebGPU backend falling back to SwiftShader when the
  * system's Vulkan driver gives no adapter. Every failure is one line naming the file.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { serialize } from '../../src/onnx/serialize.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { readGoldens } from '../../src/verify/goldens.js';
 import { seededInputs, readSignature } from '../../src/verify/inputs.js';
-import { type CliResult, tempDir, vitx } from '../helpers/cli.js';
+import { BIN, type CliResult, tempDir, vitx } from '../helpers/cli.js';
 import { tinyVisionGraph } from '../helpers/tiny-model.js';
 
 function expectOneLineError(r: CliResult, code: number, pattern: RegExp): void {
@@ -146,6 +146,26 @@ describe('temporary files of a killed run', () => {
     writeFileSync(join(d, `busy.onnx.vitx-tmp-${process.pid}`), 'in progress');
     expect(vitx(['export', 'mobileone_s0', '--size', '64', '-q', '-o', join(d, 'new.onnx')]).code).toBe(0);
     expect(readdirSync(d).sort()).toEqual([`busy.onnx.vitx-tmp-${process.pid}`, 'new.onnx']);
+  });
+});
+
+describe('temporary files of a real kill -9', () => {
+  it('an export killed while writing leaves <file>.vitx-tmp-<pid>; the next export into the folder removes it', async () => {
+    const d = join(dir, 'killed');
+    mkdirSync(d);
+    const child = spawn(process.execPath, [BIN, 'export', 'nextvit_small', '--external-data', '-q', '-o', join(d, 'big.onnx')], { stdio: 'ignore' });
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    let seen: string[] = [];
+    for (let i = 0; i < 6000 && child.exitCode === null && seen.length === 0; i++) {
+      seen = readdirSync(d).filter((n) => n.includes('.vitx-tmp-'));
+      if (!seen.length) await new Promise((res) => setTimeout(res, 5));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(seen.length, 'the export finished before a temporary file was seen').toBeGreaterThan(0);
+    expect(readdirSync(d).some((n) => n.endsWith(`.vitx-tmp-${child.pid}`))).toBe(true); // what kill -9 leaves
+    expect(vitx(['export', 'mobileone_s0', '--size', '64', '-q', '-o', join(d, 'small.onnx')]).code).toBe(0);
+    expect(readdirSync(d).filter((n) => n.includes('.vitx-tmp-'))).toEqual([]);
   });
 });
 
