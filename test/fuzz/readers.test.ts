@@ -80,7 +80,7 @@ function mutateModel(m: OnnxNs.ModelProto, r: Rng): void {
   const nodes = g.node ?? [];
   const n = r.int(1, 3);
   for (let k = 0; k < n; k++) {
-    switch (r.int(0, 11)) {
+    switch (r.int(0, 12)) {
       case 0: if (g.initializer?.length) mutateTensor(r.pick(g.initializer), r); break;
       case 1: if (nodes.length) { const x = r.pick(nodes); x.opType = r.pick(OPS); } break;
       case 2: if (nodes.length) { const x = r.pick(nodes); if (x.input?.length) x.input[r.int(0, x.input.length - 1)] = r.pick(['', 'nowhere', x.output?.[0] ?? '', g.input?.[0]?.name ?? '']); } break;
@@ -92,6 +92,7 @@ function mutateModel(m: OnnxNs.ModelProto, r: Rng): void {
       case 8: m.metadataProps = [...(m.metadataProps ?? []), { key: 'vitx.external_data', value: r.pick(['{', '{"location":"w.data","bytes":1,"sha256":"00"}', 'null', '[]']) }]; break;
       case 9: if (nodes.length) nodes.splice(r.int(0, nodes.length - 1), 1); break;
       case 10: if (g.output?.length) g.output[0]!.name = r.pick(['nowhere', g.input?.[0]?.name ?? '', '']); break;
+      case 12: { const vi = g.input?.[0]; const dims = vi?.type?.tensorType?.shape?.dim; if (dims) { if (r.chance(0.5) && dims.length) dims.splice(r.int(0, dims.length - 1), r.int(1, dims.length)); else dims.push({ dimValue: r.int(1, 3) }); } } break;
       case 11: m.opsetImport = r.pick([[], [{ domain: '', version: 0 }], [{ domain: '', version: 1 }], [{ domain: 'x', version: 17 }], [{ domain: '', version: 99 }]]); break;
     }
   }
