@@ -55,7 +55,10 @@ export function checkWritable(path: string, inputs: readonly string[] = []): voi
   const abs = resolve(path);
   for (const i of inputs) if (resolve(i) === abs) throw new FileError(`refusing to overwrite the input file ${i}; choose another output path`);
   try {
-    if (statSync(abs).isDirectory()) throw new FileError(`cannot write ${path}: is a directory`);
+    const st = statSync(abs);
+    if (st.isDirectory()) throw new FileError(`cannot write ${path}: is a directory`);
+    // a device, FIFO or socket would be replaced by the rename, not written to
+    if (!st.isFile()) throw new FileError(`cannot write ${path}: not a regular file (a device, FIFO or socket); vitx writes files atomically`);
   } catch (e) {
     if (e instanceof FileError) throw e;
   }

@@ -6,7 +6,7 @@
  * system's Vulkan driver gives no adapter. Every failure is one line naming the file.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Builder } from '../../src/graph/builder.js';
@@ -106,6 +106,10 @@ describe('bounded resources', () => {
     expectOneLineError(vitx(['verify', fifo, '--ep', 'cpu'], { timeoutMs: 30_000 }), 1, /cannot read model file .*pipe\.onnx: not a regular file/);
     expectOneLineError(vitx(['diff', fifo, fifo], { timeoutMs: 30_000 }), 1, /cannot read model file .*pipe\.onnx: not a regular file/);
     expectOneLineError(vitx(['inspect', dir]), 1, /cannot read model .*: is a directory/);
+    // an output path that is a FIFO (or device) is refused, not replaced by the atomic rename
+    expectOneLineError(vitx(['verify', extModel, '--ep', 'cpu', '--json', fifo]), 1, /cannot write .*pipe\.onnx: not a regular file/);
+    expectOneLineError(vitx(['export', 'mobileone_s0', '--size', '64', '-o', fifo]), 1, /cannot write .*pipe\.onnx: not a regular file/);
+    expect(statSync(fifo).isFIFO()).toBe(true);
     expectOneLineError(vitx(['export', 'mobileone_s0', '-w', '/dev/zero', '-o', join(dir, 'x.onnx')], { timeoutMs: 30_000 }), 1, /cannot read weights file \/dev\/zero: not a regular file/);
   });
 
