@@ -256,7 +256,7 @@ async function bisect(a: Side, b: Side, feeds: Feeds, o: DiffOptions, changedIni
   const chunks: Value[][] = [];
   let cur: Value[] = [], bytes = 0;
   for (const v of values) {
-    const sz = (numel(v, batch) ?? 0) * 4;
+    const sz = (numel(v, batch) ?? limit / 4) * 4; // a value of unknown size gets a chunk of its own
     if (cur.length && bytes + sz > limit) { chunks.push(cur); cur = []; bytes = 0; }
     cur.push(v); bytes += sz;
   }
