@@ -6,7 +6,7 @@
  * system's Vulkan driver gives no adapter. Every failure is one line naming the file.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Builder } from '../../src/graph/builder.js';
@@ -170,6 +170,7 @@ describe('temporary files of a real kill -9', () => {
     expect(readdirSync(d).some((n) => n.endsWith(`.vitx-tmp-${child.pid}`))).toBe(true); // what kill -9 leaves
     expect(vitx(['export', 'mobileone_s0', '--size', '64', '-q', '-o', join(d, 'small.onnx')]).code).toBe(0);
     expect(readdirSync(d).filter((n) => n.includes('.vitx-tmp-'))).toEqual([]);
+    rmSync(d, { recursive: true, force: true }); // up to 130 MB of nextvit_small
   });
 });
 

@@ -3,7 +3,7 @@
  * raw JS text, lost data, or made it read or allocate far beyond the file. Now each either reads
  * exactly, or fails with the reader's own one-line error naming the file and the tensor/node/key.
  */
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS, type RegisterCommand } from '../../src/cli/commands.js';
@@ -134,6 +134,7 @@ describe('external data reads', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 << 20);
     expect(Array.from(t.data as Float32Array).slice(0, 4)).toEqual([0, 1, 2, 3]);
     expect((t.data as Float32Array)[107]).toBe(107);
+    rmSync(big);
   });
 
   it('a length that disagrees with dtype × shape, or data past the end, is refused naming the tensor', () => {
