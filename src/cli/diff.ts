@@ -14,22 +14,23 @@ import { BACKEND_NAMES, type BackendName, BackendPool, isBackendName } from '../
 import { fmt, type OutputComparison } from '../verify/compare.js';
 import { diffModels, type DiffReport } from '../verify/diff.js';
 import { EXIT, UsageError } from './errors.js';
-import { checkWritable, readInput, writeAtomic } from './files.js';
+import { readModelBytes, selfContainedModel } from '../onnx/external.js';
+import { checkWritable, writeAtomic } from './files.js';
 import type { Io } from './main.js';
-import { parseFloatOpt } from './options.js';
+import { DEFAULT_MAX_INPUT_MB, parseFloatOpt, parseMaxInputMb } from './options.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './verify.js';
 
-interface DiffFlags { ep: BackendName; atol: number; rtol: number; seed: number; batch: number; bisect?: boolean; strict?: boolean; json?: string; limit: number }
+interface DiffFlags { ep: BackendName; atol: number; rtol: number; seed: number; batch: number; maxInputMb: number; bisect?: boolean; strict?: boolean; json?: string; limit: number }
 
 function parseEp(v: string): BackendName {
   if (!isBackendName(v)) throw new UsageError(`--ep: unknown backend '${v}' (choose one of ${BACKEND_NAMES.join(', ')})`);
   return v;
 }
 
-function parseCount(flag: string, min: number): (v: string) => number {
+function parseCount(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got '${v}'`);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got '${v}'`);
     return n;
   };
 }
@@ -101,21 +102,23 @@ export function registerDiff(program: Command, io: Io, setCode: (c: number) => v
     .option('--ep <backend>', `backend to run both files on (${BACKEND_NAMES.join(', ')})`, parseEp, 'cpu')
     .option('--atol <a>', 'absolute tolerance', parseFloatOpt('--atol'), DEFAULT_ATOL)
     .option('--rtol <r>', 'relative tolerance', parseFloatOpt('--rtol'), DEFAULT_RTOL)
-    .option('--seed <s>', 'seed of the generated inputs', parseCount('--seed', 0), 0)
-    .option('--batch <n>', 'batch size for a symbolic batch dimension', parseCount('--batch', 1), 1)
+    .option('--seed <s>', 'seed of the generated inputs', parseCount('--seed', 0, 0xffffffff), 0)
+    .option('--batch <n>', 'batch size for a symbolic batch dimension (1…4096)', parseCount('--batch', 1, 4096), 1)
+    .option('--max-input-mb <n>', 'largest total size of the generated inputs, in MiB', parseMaxInputMb, DEFAULT_MAX_INPUT_MB)
     .option('--bisect', 'find the first node whose output diverges beyond tolerance')
     .option('--strict', 'also fail (exit 1) on any structural difference')
-    .option('--limit <n>', 'lines listed per kind of change', parseCount('--limit', 1), 20)
+    .option('--limit <n>', 'lines listed per kind of change', parseCount('--limit', 1, 1e9), 20)
     .option('--json <file>', 'write a machine-readable report')
     .action(async (a: string, b: string, f: DiffFlags) => {
-      const ba = readInput(a, 'model file'), bb = readInput(b, 'model file');
+      // External data is read from each model's own folder and handed to onnxruntime inline.
+      const ba = selfContainedModel(a, readModelBytes(a, 'model file')), bb = selfContainedModel(b, readModelBytes(b, 'model file'));
       if (f.json) checkWritable(f.json, [a, b]);
       const pool = new BackendPool();
       let r: DiffReport;
       try {
         const backend = await pool.get(f.ep);
         r = await diffModels({ path: a, bytes: ba }, { path: b, bytes: bb }, {
-          backend, tolerance: { atol: f.atol, rtol: f.rtol }, seed: f.seed, batch: f.batch, bisect: f.bisect,
+          backend, tolerance: { atol: f.atol, rtol: f.rtol }, seed: f.seed, batch: f.batch, bisect: f.bisect, maxInputBytes: f.maxInputMb * 2 ** 20,
           onProgress: io.isTTY ? (w) => io.err(`diff: ${w}…\n`) : undefined,
         });
       } finally {

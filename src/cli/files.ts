@@ -1,6 +1,42 @@
 /** File helpers with user-facing errors: read with a clear message, write atomically. */
-import { accessSync, constants, closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { constants as bufferConstants } from 'node:buffer';
+import { accessSync, constants, closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readRegularFile } from '../onnx/external.js';
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+
+/** Temporary files are `<target>.vitx-tmp-<pid>`, next to their target. */
+const TMP_SUFFIX = /\.vitx-tmp-(\d+)$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * Removes temporary files a killed vitx run left in `folder` (`*.vitx-tmp-<pid>` whose process no
+ * longer exists). A live process's temporary files are left alone. Best effort: never fails a write.
+ */
+export function removeStaleTemps(folder: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try { names = readdirSync(folder); } catch { return removed; }
+  for (const n of names) {
+    const m = TMP_SUFFIX.exec(n);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try {
+      if (!statSync(join(folder, n)).isFile()) continue;
+      unlinkSync(join(folder, n));
+      removed.push(n);
+    } catch { /* raced with another cleaner, or not ours to remove */ }
+  }
+  return removed;
+}
 
 export class FileError extends Error {}
 
@@ -9,14 +45,9 @@ function reason(e: unknown): string {
   return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
 }
 
+/** Reads a regular input file (not a directory, device or FIFO) with a one-line error naming it. */
 export function readInput(path: string, what: string): Uint8Array {
-  try {
-    if (statSync(path).isDirectory()) throw new FileError(`cannot read ${what} ${path}: is a directory`);
-    return readFileSync(path);
-  } catch (e) {
-    if (e instanceof FileError) throw e;
-    throw new FileError(`cannot read ${what} ${path}: ${reason(e)}`);
-  }
+  return readRegularFile(path, what, MAX_LENGTH, FileError);
 }
 
 /** Fails early if `path` cannot be written (missing or read-only folder, or a directory). */
@@ -24,7 +55,10 @@ export function checkWritable(path: string, inputs: readonly string[] = []): voi
   const abs = resolve(path);
   for (const i of inputs) if (resolve(i) === abs) throw new FileError(`refusing to overwrite the input file ${i}; choose another output path`);
   try {
-    if (statSync(abs).isDirectory()) throw new FileError(`cannot write ${path}: is a directory`);
+    const st = statSync(abs);
+    if (st.isDirectory()) throw new FileError(`cannot write ${path}: is a directory`);
+    // a device, FIFO or socket would be replaced by the rename, not written to
+    if (!st.isFile()) throw new FileError(`cannot write ${path}: not a regular file (a device, FIFO or socket); vitx writes files atomically`);
   } catch (e) {
     if (e instanceof FileError) throw e;
   }
@@ -48,11 +82,12 @@ export function writeAtomic(path: string, chunks: readonly Uint8Array[]): void {
 export function writeAtomicMany(files: readonly (readonly [string, readonly Uint8Array[]])[]): void {
   const tmps: [string, string, string][] = [];
   let current = '';
+  for (const folder of new Set(files.map(([p]) => dirname(resolve(p))))) removeStaleTemps(folder);
   try {
     for (const [path, chunks] of files) {
       current = path;
       const abs = resolve(path);
-      const tmp = `${abs}.vitx-tmp-${process.pid}`;
+      const tmp = join(dirname(abs), `${basename(abs)}.vitx-tmp-${process.pid}`);
       tmps.push([tmp, abs, path]);
       const fd = openSync(tmp, 'w');
       try {

@@ -38,6 +38,8 @@ export function makeProgram(io: Io, setCode: (c: number) => void): Command {
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = makeProgram(io, (c) => { code = c; });
+  let running = { command: 'vitx', operands: [] as string[] };
+  program.hook('preAction', (_p, action) => { running = { command: action.name(), operands: [...action.args] }; });
   try {
     await program.parseAsync([...argv]);
     return code;
@@ -47,8 +49,21 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return EXIT.usage;
     }
     if (process.env['VITX_DEBUG'] === '1') io.err(`${(e as Error).stack}\n`);
-    io.err(`vitx: error: ${oneLine(e)}\n`);
+    io.err(`vitx: error: ${isInternal(e) ? internalMessage(running.command, running.operands, e) : oneLine(e)}\n`);
     const usage = e instanceof UsageError || e instanceof UnknownModelError || e instanceof SizeError || e instanceof OpsetError || e instanceof FeatureIndexError;
     return usage ? EXIT.usage : EXIT.failure;
   }
+}
+
+const JS_ERRORS: readonly unknown[] = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+/** A JavaScript runtime error (not one of vitx's own): a bug, never the user's fault. */
+export function isInternal(e: unknown): boolean {
+  return !(e instanceof Error) || JS_ERRORS.includes(e.constructor);
+}
+
+/** "internal error in <command> on <file>: …": the last resort, so no raw JS error text stands alone. */
+export function internalMessage(command: string, operands: readonly string[], e: unknown): string {
+  const on = operands.length ? ` on ${operands.join(', ')}` : '';
+  return `internal error in ${command}${on}: ${oneLine(e)}; rerun with VITX_DEBUG=1 and report it`;
 }

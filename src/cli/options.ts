@@ -34,7 +34,7 @@ export function parseFloatOpt(flag: string): (v: string) => number {
 }
 
 export function parseTarget(v: string): TargetName {
-  if (!(v in TARGETS)) throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got '${v}'`);
+  if (!Object.hasOwn(TARGETS, v)) throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got '${v}'`);
   return v as TargetName;
 }
 
@@ -78,4 +78,13 @@ export function parsePostprocess(v: string): { kind: 'softmax' } | { kind: 'topk
 export function parseLayoutAlias(v: string): 'nhwc' | 'nchw' | 'official' | 'timm' {
   if (v === 'nhwc' || v === 'nchw' || v === 'official' || v === 'timm') return v;
   throw new UsageError(`--layout must be nhwc or nchw (image layout, with --preprocess) or official or timm (checkpoint layout), got '${v}'`);
+}
+
+/** --max-input-mb: the largest total size of generated inputs verify/diff allocate (default 1024). */
+export const DEFAULT_MAX_INPUT_MB = 1024;
+
+export function parseMaxInputMb(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1 << 20) throw new UsageError(`--max-input-mb must be an integer from 1 to 1048576, got '${v}'`);
+  return n;
 }

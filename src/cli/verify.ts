@@ -12,17 +12,18 @@ import { fmt, type OutputComparison, type Tolerance } from '../verify/compare.js
 import { goldensFormat, readGoldens, writeGoldens } from '../verify/goldens.js';
 import { type ReferenceSpec, reportJson, verify, type VerifyProgress, type VerifyReport, type VerifyTarget } from '../verify/verify.js';
 import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
+import { readModelBytes, selfContainedModel } from '../onnx/external.js';
 import { EXIT, UsageError } from './errors.js';
 import { checkWritable, readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
-import { parseFloatOpt, parseSize } from './options.js';
+import { DEFAULT_MAX_INPUT_MB, parseFloatOpt, parseMaxInputMb, parseSize } from './options.js';
 
 export const DEFAULT_ATOL = 1e-4;
 export const DEFAULT_RTOL = 1e-3;
 
 interface VerifyFlags extends WeightFlags {
   ep: BackendName[]; reference?: string; loadOutputs?: string; saveOutputs?: string;
-  atol: number; rtol: number; seed: number; batch: number; size?: [number, number]; weights?: string; json?: string;
+  atol: number; rtol: number; seed: number; batch: number; maxInputMb: number; size?: [number, number]; weights?: string; json?: string;
 }
 
 export function parseEpList(v: string): BackendName[] {
@@ -46,13 +47,14 @@ function parseStaticBatch(v: string): number {
 /** A path to an existing file or anything ending in .onnx is a file; otherwise a model name. */
 export function resolveTarget(arg: string): VerifyTarget {
   const isFile = /\.onnx$/i.test(arg) || arg.includes('/') || (existsSync(arg) && statSync(arg).isFile());
-  if (isFile) return { kind: 'file', path: arg, bytes: readInput(arg, 'model file') };
+  // External data is read from the model's own folder and handed to onnxruntime inline.
+  if (isFile) return { kind: 'file', path: arg, bytes: selfContainedModel(arg, readModelBytes(arg, 'model file')) };
   resolveModelName(arg); // an unknown name or tag is a usage error here, before any work
   return { kind: 'model', model: arg };
 }
 
 function referenceSpec(path: string, flag: string): ReferenceSpec {
-  if (/\.onnx$/i.test(path)) return { kind: 'onnx', path, bytes: readInput(path, 'reference model') };
+  if (/\.onnx$/i.test(path)) return { kind: 'onnx', path, bytes: selfContainedModel(path, readModelBytes(path, 'reference model')) };
   const format = goldensFormat(path);
   if (!format) throw new UsageError(`${flag} must be an .onnx file or saved outputs (.json or .safetensors): ${path}`);
   return { kind: 'outputs', path, goldens: readGoldens(readInput(path, 'saved outputs'), format, `saved outputs ${path}`) };
@@ -124,6 +126,7 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
     .option('--rtol <r>', 'relative tolerance', parseFloatOpt('--rtol'), DEFAULT_RTOL)
     .option('--seed <s>', 'seed of the generated inputs (0: the reference input)', parseSeed, 0)
     .option('--batch <n>', 'batch size', parseStaticBatch, 1)
+    .option('--max-input-mb <n>', 'largest total size of the generated inputs, in MiB', parseMaxInputMb, DEFAULT_MAX_INPUT_MB)
     .option('--size <H|HxW>', 'input size for model names (default: the model\'s)', parseSize)
     .option('-w, --weights <file>', 'checkpoint for model names (.safetensors or PyTorch .pth/.pth.tar/.bin); default: deterministic init')
     .option('--checkpoint-key <key>', 'entry of a PyTorch checkpoint holding the state dict (default as timm)')
@@ -152,7 +155,7 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
         for (const target of targets) {
           const r = await verify(target, {
             backends: f.ep, tolerance, seed: f.seed, batch: f.batch, size: f.size, checkpoint,
-            checkpointName: f.weights ? basename(f.weights) : undefined, reference, pool, onProgress: progress(io),
+            checkpointName: f.weights ? basename(f.weights) : undefined, reference, pool, maxInputBytes: f.maxInputMb * 2 ** 20, onProgress: progress(io),
           });
           io.out(formatReport(r));
           reports.push(r);

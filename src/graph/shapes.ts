@@ -423,7 +423,7 @@ export const INFER: Record<string, InferFn> = {
 
 /** Infers output types for `op`; errors name the op. */
 export function inferTypes(op: string, inputs: readonly InferInput[], attrs: Readonly<Record<string, Attr>>): ValueType[] {
-  const fn = INFER[op];
+  const fn = Object.hasOwn(INFER, op) ? INFER[op] : undefined; // op names come from files: own keys only
   if (!fn) throw new ShapeError(`no shape rule for op ${op}`);
   return fn(inputs, attrs);
 }

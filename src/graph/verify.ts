@@ -34,7 +34,7 @@ export function verifyGraph(g: Graph): void {
       defined.add(o);
       for (const u of o.uses) if (u.node.inputs[u.slot] !== o) problems.push(`${o.name} lists a stale use by ${u.node.name}`);
     }
-    if (INFER[n.op] && !n.domain) {
+    if (Object.hasOwn(INFER, n.op) && !n.domain) {
       try {
         const types = inferTypes(n.op, n.inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), n.attrs);
         types.forEach((t, i) => {

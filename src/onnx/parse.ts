@@ -5,10 +5,22 @@
  */
 import { type Attr, attr, Graph, type Value, type ValueType } from '../graph/ir.js';
 import { INFER, inferTypes } from '../graph/shapes.js';
-import { dtypeFromOnnx, Tensor } from '../graph/tensor.js';
-import { onnx, type OnnxNs, toNum } from './proto.js';
+import { BYTES_PER_ELEMENT, type DType, dtypeFromOnnx, Tensor } from '../graph/tensor.js';
+import { onnx, type OnnxNs, toBigInt, toNum } from './proto.js';
 
-export class OnnxParseError extends Error {}
+/** Names from a file may hold any bytes: control characters are escaped so a message stays one line. */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export class OnnxParseError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
+
+/** A refused external-data reference (location, bounds, checksum); thrown by external.ts's resolver. */
+export class ExternalDataError extends Error {
+  constructor(message: string) { super(printable(message)); }
+}
 
 export interface ParsedModel {
   graph: Graph;
@@ -17,47 +29,89 @@ export interface ParsedModel {
   producer: string;
 }
 
-/** Resolves an external-data reference to bytes (see external.ts); absent → external data is refused. */
-export type ExternalResolver = (location: string, offset: number, length: number | null, tensorName: string) => Uint8Array;
+/**
+ * Resolves an external-data reference to exactly `byteSize` bytes (dtype × shape; see external.ts);
+ * absent → external data is refused.
+ */
+export type ExternalResolver = (location: string, offset: number, length: number | null, tensorName: string, byteSize: number) => Uint8Array;
+
+/** A dimension read from the file: a non-negative safe integer, or a parse error naming `what`. */
+function dimOf(v: unknown, what: string): number {
+  const d = toBigInt(v);
+  if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) throw new OnnxParseError(`${what}: dimension ${d} is not a size (must be 0…2^53)`);
+  return Number(d);
+}
 
 function valueType(vi: OnnxNs.IValueInfoProto): ValueType | null {
   const tt = vi.type?.tensorType;
   if (!tt || !tt.elemType) return null;
   const dims = tt.shape?.dim ?? [];
   return {
-    dtype: dtypeFromOnnx(tt.elemType),
-    shape: dims.map((d, i) => (d.dimParam ? d.dimParam : d.dimValue != null && toNum(d.dimValue) > 0 ? toNum(d.dimValue) : d.dimValue != null ? toNum(d.dimValue) : `unk_${vi.name}_${i}`)),
+    dtype: dtypeOf(tt.elemType, `value ${vi.name}`),
+    shape: dims.map((d, i) => (d.dimParam ? d.dimParam : d.dimValue != null ? dimOf(d.dimValue, `value ${vi.name}`) : `unk_${vi.name}_${i}`)),
   };
 }
 
-export function tensorFromProto(t: OnnxNs.ITensorProto, resolve?: ExternalResolver): Tensor {
-  const dtype = dtypeFromOnnx(t.dataType ?? 0);
-  const shape = (t.dims ?? []).map(toNum);
-  const name = t.name ?? '';
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    if (!resolve) throw new OnnxParseError(`tensor ${name} uses external data, which this reader was not given a folder for`);
-    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-    const location = kv.get('location');
-    if (!location) throw new OnnxParseError(`tensor ${name}: external data without a location`);
-    const offset = Number(kv.get('offset') ?? 0);
-    const length = kv.has('length') ? Number(kv.get('length')) : null;
-    return Tensor.fromBytes(dtype, shape, resolve(location, offset, length, name));
+function dtypeOf(code: number, what: string): DType {
+  try {
+    return dtypeFromOnnx(code);
+  } catch {
+    throw new OnnxParseError(`${what}: unsupported element type ${code}`);
   }
-  if (t.rawData && t.rawData.length > 0) return Tensor.fromBytes(dtype, shape, t.rawData);
-  switch (dtype) {
-    case 'float32': return new Tensor(dtype, shape, Float32Array.from(t.floatData ?? []));
-    case 'float64': return new Tensor(dtype, shape, Float64Array.from(t.doubleData ?? []));
-    case 'int64': return new Tensor(dtype, shape, BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNum(v)))));
-    case 'int32': return new Tensor(dtype, shape, Int32Array.from(t.int32Data ?? []));
-    case 'float16': case 'bfloat16': return new Tensor(dtype, shape, Uint16Array.from(t.int32Data ?? []));
-    case 'int8': return new Tensor(dtype, shape, Int8Array.from(t.int32Data ?? []));
-    case 'uint8': case 'bool': return new Tensor(dtype, shape, Uint8Array.from(t.int32Data ?? []));
-  }
-  throw new OnnxParseError(`tensor ${name}: unsupported storage`);
 }
 
-function attrFromProto(a: OnnxNs.IAttributeProto, resolve?: ExternalResolver): Attr {
+/** Elements of `shape`, refusing counts beyond 2^53 (no allocation is sized from them unchecked). */
+function elementCount(shape: readonly number[], what: string): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (!Number.isSafeInteger(n)) throw new OnnxParseError(`${what}: shape [${shape.join(',')}] has too many elements`);
+  return n;
+}
+
+/**
+ * A TensorProto → Tensor. Every count is checked against the bytes actually present before a
+ * buffer is sized from it; `what` names the tensor in errors (an initializer, or a node attribute).
+ */
+export function tensorFromProto(t: OnnxNs.ITensorProto, resolve?: ExternalResolver, what = `tensor ${t.name ?? ''}`): Tensor {
+  const dtype = dtypeOf(t.dataType ?? 0, what);
+  const shape = (t.dims ?? []).map((d) => dimOf(d, what));
+  const n = elementCount(shape, what);
+  const byteSize = n * BYTES_PER_ELEMENT[dtype];
+  const name = t.name ?? '';
+  const wrong = (got: string) => new OnnxParseError(`${what}: ${dtype}[${shape.join(',')}] needs ${byteSize} bytes (${n} values), ${got}`);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    if (!resolve) throw new OnnxParseError(`${what} uses external data, which this reader was not given a folder for`);
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = kv.get('location');
+    if (!location) throw new OnnxParseError(`${what}: external data without a location`);
+    const num = (k: string) => (/^\d+$/.test(kv.get(k)!) ? Number(kv.get(k)) : NaN);
+    const offset = kv.has('offset') ? num('offset') : 0;
+    const length = kv.has('length') ? num('length') : null;
+    if (!Number.isSafeInteger(offset) || (length !== null && !Number.isSafeInteger(length))) {
+      throw new OnnxParseError(`${what}: bad external data offset/length ('${kv.get('offset') ?? ''}', '${kv.get('length') ?? ''}')`);
+    }
+    if (length !== null && length !== byteSize) throw wrong(`the external data has length ${length}`);
+    return Tensor.fromBytes(dtype, shape, resolve(location, offset, length, name, byteSize));
+  }
+  if (t.rawData && t.rawData.length > 0) {
+    if (t.rawData.length !== byteSize) throw wrong(`got ${t.rawData.length}`);
+    return Tensor.fromBytes(dtype, shape, t.rawData);
+  }
+  const typed = (count: number) => { if (count !== n) throw wrong(`the file holds ${count} values`); };
+  switch (dtype) {
+    case 'float32': typed(t.floatData?.length ?? 0); return new Tensor(dtype, shape, Float32Array.from(t.floatData ?? []));
+    case 'float64': typed(t.doubleData?.length ?? 0); return new Tensor(dtype, shape, Float64Array.from(t.doubleData ?? []));
+    case 'int64': typed(t.int64Data?.length ?? 0); return new Tensor(dtype, shape, BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt.asIntN(64, toBigInt(v)))));
+    case 'int32': typed(t.int32Data?.length ?? 0); return new Tensor(dtype, shape, Int32Array.from(t.int32Data ?? []));
+    case 'float16': case 'bfloat16': typed(t.int32Data?.length ?? 0); return new Tensor(dtype, shape, Uint16Array.from(t.int32Data ?? []));
+    case 'int8': typed(t.int32Data?.length ?? 0); return new Tensor(dtype, shape, Int8Array.from(t.int32Data ?? []));
+    case 'uint8': case 'bool': typed(t.int32Data?.length ?? 0); return new Tensor(dtype, shape, Uint8Array.from(t.int32Data ?? []));
+  }
+}
+
+function attrFromProto(a: OnnxNs.IAttributeProto, node: string, resolve?: ExternalResolver): Attr {
   const A = onnx.AttributeProto.AttributeType;
+  const what = `node ${node} attribute ${a.name ?? ''}`;
   switch (a.type) {
     case A.INT: return attr.int(toNum(a.i ?? 0));
     case A.INTS: return attr.ints((a.ints ?? []).map(toNum));
@@ -65,9 +119,34 @@ function attrFromProto(a: OnnxNs.IAttributeProto, resolve?: ExternalResolver): A
     case A.FLOATS: return attr.floats(a.floats ?? []);
     case A.STRING: return attr.string(new TextDecoder().decode(a.s ?? new Uint8Array()));
     case A.STRINGS: return attr.strings((a.strings ?? []).map((s) => new TextDecoder().decode(s)));
-    case A.TENSOR: return attr.tensor(tensorFromProto(a.t!, resolve));
-    default: throw new OnnxParseError(`attribute ${a.name}: type ${a.type} (subgraphs, sparse tensors) is not supported`);
+    case A.TENSOR:
+      if (!a.t) throw new OnnxParseError(`${what}: TENSOR attribute without a tensor`);
+      return attr.tensor(tensorFromProto(a.t, resolve, what));
+    default: throw new OnnxParseError(`${what}: type ${a.type} (subgraphs, sparse tensors) is not supported`);
   }
+}
+
+/** Runs `f`, turning any error that is not already the reader's own into one naming `what`. */
+function within<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof OnnxParseError || e instanceof ExternalDataError) throw e;
+    throw new OnnxParseError(`${what}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+  }
+}
+
+/** The declared type with inference's static dims where the file has a symbol. */
+function merged(declared: ValueType, inferred: ValueType): ValueType {
+  return { dtype: declared.dtype, shape: declared.shape.map((d, i) => (typeof inferred.shape[i] === 'number' ? inferred.shape[i]! : d)) };
+}
+
+const typeText = (t: ValueType) => `${t.dtype}[${t.shape.join(',')}]`;
+
+/** A declared output type must agree with inference: same dtype and rank, same static dims. */
+function agrees(declared: ValueType, inferred: ValueType): boolean {
+  return declared.dtype === inferred.dtype && declared.shape.length === inferred.shape.length
+    && declared.shape.every((d, i) => typeof d !== 'number' || typeof inferred.shape[i] !== 'number' || d === inferred.shape[i]);
 }
 
 export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver): ParsedModel {
@@ -85,16 +164,18 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
   }
   for (const t of gp.initializer ?? []) {
     if (!t.name) throw new OnnxParseError('initializer without a name');
-    g.addInitializer(t.name, tensorFromProto(t, resolve));
+    const what = `initializer ${t.name}`;
+    within(what, () => g.addInitializer(t.name!, tensorFromProto(t, resolve, what)));
   }
   for (const vi of gp.input ?? []) {
     if (!vi.name || g.initializers.has(vi.name)) continue; // old-style initializer-as-input
     const t = types.get(vi.name);
     if (!t) throw new OnnxParseError(`graph input ${vi.name} has no tensor type`);
-    g.addInput(vi.name, t);
+    within(`graph input ${vi.name}`, () => g.addInput(vi.name!, t));
   }
   for (const np of gp.node ?? []) {
     const op = np.opType ?? '';
+    const label = `node ${np.name || op}`;
     const inputs: (Value | null)[] = (np.input ?? []).map((name) => {
       if (!name) return null;
       const v = g.value(name);
@@ -102,16 +183,32 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
       return v;
     });
     const attrs: Record<string, Attr> = {};
-    for (const a of np.attribute ?? []) attrs[a.name ?? ''] = attrFromProto(a, resolve);
+    for (const a of np.attribute ?? []) attrs[a.name ?? ''] = attrFromProto(a, np.name || op, resolve);
     const outNames = np.output ?? [];
-    let outTypes = outNames.map((n) => types.get(n) ?? null);
-    if (outTypes.some((t) => t === null)) {
-      if (!INFER[op] || np.domain) throw new OnnxParseError(`node ${np.name ?? op}: no type for its outputs and no shape rule for ${op}`);
-      const inferred = inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), attrs);
-      outTypes = outTypes.map((t, i) => t ?? inferred[i] ?? null);
+    const declared = outNames.map((n) => types.get(n) ?? null);
+    let outTypes = declared;
+    if (Object.hasOwn(INFER, op) && !np.domain) {
+      // Inference from the inputs: fills values the file gives no type, and must agree with those it does.
+      const inferred = within(`${label} (${op})`, () => {
+        try {
+          return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), attrs);
+        } catch (e) {
+          if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+          // a shape rule that met inputs it does not expect (e.g. a rank it assumes): say so, not the JS text
+          throw new OnnxParseError(`${label} (${op}): its inputs (${inputs.map((v) => (v ? typeText(v.type) : 'none')).join(', ')}) do not fit ${op}'s shape rule`);
+        }
+      });
+      outTypes = declared.map((t, i) => {
+        const u = inferred[i];
+        if (!u) throw new OnnxParseError(`${label} (${op}): output ${outNames[i]} has no type (the op gives ${inferred.length} outputs)`);
+        if (t && !agrees(t, u)) throw new OnnxParseError(`${label} (${op}): the file types output ${outNames[i]} as ${typeText(t)} but its inputs give ${typeText(u)}`);
+        return t ? merged(t, u) : u;
+      });
+    } else if (declared.some((t) => t === null)) {
+      throw new OnnxParseError(`${label}: no type for its outputs and no shape rule for ${op}`);
     }
-    if (g.value(outNames[0] ?? '')) throw new OnnxParseError(`value ${outNames[0]} is defined twice`);
-    g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' });
+    for (const n of outNames) if (n && g.value(n)) throw new OnnxParseError(`value ${n} is defined twice`);
+    within(label, () => g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' }));
   }
   for (const vi of gp.output ?? []) {
     const v = g.value(vi.name ?? '');

@@ -21,3 +21,11 @@ export function irVersionForOpset(opset: number): number {
   if (opset <= 20) return 9;
   return 10;
 }
+
+/** protobufjs int64 (Long or number) → BigInt, exactly (INT64_MAX stays INT64_MAX). */
+export function toBigInt(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : BigInt(Math.trunc(v));
+  if (v && typeof v === 'object' && 'toString' in v) return BigInt((v as { toString(): string }).toString());
+  return BigInt(Number(v) || 0);
+}

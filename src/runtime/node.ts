@@ -3,7 +3,9 @@
  *
  * Before the WebGPU provider is used in this process, a child process tries it on a tiny model:
  * Dawn prints its driver diagnostics on stderr and may abort when no adapter exists, and neither
- * should reach the user — they get one line saying why and what to do.
+ * should reach the user — they get one line saying why and what to do. When the system's Vulkan
+ * driver gives no adapter, SwiftShader (chromium's) is probed next and used if it works; the
+ * backend's description says which driver runs.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -11,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { type Backend, BackendUnavailableError, firstLine } from './backend.js';
 import { createSession, loadOrt, runSession } from './ort.js';
 import { checkProbe, probeModel } from './probe.js';
-import { noAdapterMessage, prepareWebGpuEnv, type WebGpuEnv } from './webgpu-env.js';
+import { noAdapterMessage, prepareWebGpuEnv, swiftShaderFallback, useWebGpuEnv, type WebGpuEnv } from './webgpu-env.js';
 
 const PROBE_SCRIPT = `
 const [url, b64] = process.argv.slice(1);
@@ -30,7 +32,7 @@ try {
 
 function describeDriver(env: WebGpuEnv): string {
   switch (env.driver) {
-    case 'swiftshader': return 'SwiftShader Vulkan (chromium)';
+    case 'swiftshader': return env.fellBackFrom ? 'SwiftShader Vulkan (chromium), because the system Vulkan driver gives no adapter' : 'SwiftShader Vulkan (chromium)';
     case 'system': return 'system Vulkan driver';
     case 'user': return `Vulkan driver from VK_ICD_FILENAMES/VK_DRIVER_FILES`;
     case 'none': return 'no Vulkan driver found';
@@ -60,8 +62,16 @@ function probeWebGpu(env: WebGpuEnv): void {
 export async function openNodeBackend(name: 'cpu' | 'webgpu'): Promise<Backend> {
   let description = 'onnxruntime-node, CPU execution provider';
   if (name === 'webgpu') {
-    const env = prepareWebGpuEnv();
-    probeWebGpu(env);
+    let env = prepareWebGpuEnv();
+    try {
+      probeWebGpu(env);
+    } catch (e) {
+      const fallback = swiftShaderFallback(env);
+      if (!fallback) throw e;
+      probeWebGpu(fallback);
+      useWebGpuEnv(fallback);
+      env = fallback;
+    }
     description = `onnxruntime-node, WebGPU execution provider on ${describeDriver(env)}`;
   }
   await loadOrt();

@@ -28,14 +28,27 @@ const RTLD_NODELETE = 0x1000;
 export interface WebGpuEnv {
   /** Which Vulkan driver Dawn will see. */
   driver: 'user' | 'system' | 'swiftshader' | 'none';
+  /** Set when SwiftShader replaced the system driver because that gave no adapter. */
+  fellBackFrom?: 'system';
   /** Environment to give a child process so that it sees the same driver. */
   childEnv: Record<string, string>;
 }
 
 let prepared: WebGpuEnv | null = null;
 
+/**
+ * The folders the Vulkan loader searches for ICD files on Linux: $XDG_CONFIG_DIRS/vulkan/icd.d
+ * (default /etc/xdg), $XDG_DATA_DIRS/vulkan/icd.d (default /usr/local/share:/usr/share), then
+ * /etc/vulkan/icd.d and the fixed folders above.
+ */
+export function icdSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const split = (v: string | undefined, dflt: string) => (v || dflt).split(':').filter(Boolean);
+  const xdg = [...split(env['XDG_CONFIG_DIRS'], '/etc/xdg'), ...split(env['XDG_DATA_DIRS'], '/usr/local/share:/usr/share')];
+  return [...new Set([...xdg.map((d) => join(d, 'vulkan', 'icd.d')), ...ICD_DIRS])];
+}
+
 function hasSystemIcd(): boolean {
-  return ICD_DIRS.some((d) => {
+  return icdSearchDirs().some((d) => {
     try { return readdirSync(d).some((f) => f.endsWith('.json')); } catch { return false; }
   });
 }
@@ -74,6 +87,23 @@ export function prepareWebGpuEnv(): WebGpuEnv {
   }
   prepared = { driver, childEnv };
   return prepared;
+}
+
+/**
+ * When the system's Vulkan drivers give no adapter (e.g. Mesa's drivers installed on a machine
+ * without a GPU), SwiftShader from chromium is the fallback: the environment for it, or null when
+ * there is none or the driver was not the system's (a user's VK_ICD_FILENAMES is respected).
+ */
+export function swiftShaderFallback(env: WebGpuEnv): WebGpuEnv | null {
+  if (env.driver !== 'system' || !existsSync(SWIFTSHADER_ICD)) return null;
+  // VK_DRIVER_FILES is the newer name and wins over VK_ICD_FILENAMES: set both.
+  return { driver: 'swiftshader', fellBackFrom: 'system', childEnv: { ...env.childEnv, VK_ICD_FILENAMES: SWIFTSHADER_ICD, VK_DRIVER_FILES: SWIFTSHADER_ICD } };
+}
+
+/** Makes `env` (a fallback that a probe accepted) this process's WebGPU environment. */
+export function useWebGpuEnv(env: WebGpuEnv): void {
+  Object.assign(process.env, env.childEnv);
+  prepared = env;
 }
 
 /** The one-line advice when no adapter could be found. */

@@ -81,7 +81,7 @@ export const SHAPE_OPERANDS: Readonly<Record<string, readonly number[]>> = {
 export function checkConstantOperands(g: Graph, severity: Severity, why: string): Finding[] {
   const out: Finding[] = [];
   for (const n of g.nodes) {
-    for (const slot of SHAPE_OPERANDS[n.op] ?? []) {
+    for (const slot of (Object.hasOwn(SHAPE_OPERANDS, n.op) ? SHAPE_OPERANDS[n.op] : undefined) ?? []) {
       const v = n.inputs[slot];
       if (v && !v.constant) out.push({ severity, rule: 'computed-operand', node: n.name, message: `${n.op} input ${slot} (${v.name}) is computed, not an initializer; ${why}` });
     }

@@ -159,7 +159,7 @@ export function compareTensors(name: string, got: HostTensor | undefined, expect
 
 /** Compares every output of the reference (by name) with the candidate's. */
 export function compareOutputs(got: Readonly<Record<string, HostTensor>>, expected: Readonly<Record<string, HostTensor>>, tol: Tolerance): OutputComparison[] {
-  return Object.keys(expected).map((name) => compareTensors(name, got[name], expected[name]!, tol));
+  return Object.keys(expected).map((name) => compareTensors(name, Object.hasOwn(got, name) ? got[name] : undefined, expected[name]!, tol));
 }
 
 /** Short number for reports: 3 significant digits, exponent form for small/large values. */

@@ -16,7 +16,7 @@ import { attrText } from '../graph/print.js';
 import { type Attr, type Graph, type Node, type Value } from '../graph/ir.js';
 import { shapeToString } from '../graph/shapes.js';
 import type { Tensor } from '../graph/tensor.js';
-import { parseOnnx } from '../onnx/parse.js';
+import { OnnxParseError, parseOnnx } from '../onnx/parse.js';
 import { serialize } from '../onnx/serialize.js';
 import { type Backend, type Feeds, firstLine } from '../runtime/backend.js';
 import { asNumbers, compareOutputs, compareTensors, type OutputComparison, type Tolerance } from './compare.js';
@@ -169,6 +169,8 @@ export interface DiffOptions {
   seed?: number;
   batch?: number;
   bisect?: boolean;
+  /** Bound on the generated inputs' total size in bytes (default 1 GiB; the CLI's --max-input-mb). */
+  maxInputBytes?: number;
   /** Upper bound on the bytes of extra outputs exposed per bisection run (default 256 MB). */
   chunkBytes?: number;
   onProgress?: (what: string) => void;
@@ -188,10 +190,16 @@ export class DiffError extends Error {}
 
 interface Side { path: string; bytes: Uint8Array; graph: Graph; opset: number; sig: Signature }
 
+/** Parses one side; `bytes` are self-contained (external data already inline: see onnx/external.ts). */
 function load(path: string, bytes: Uint8Array): Side {
-  const sig = readSignature(bytes);
-  const p = parseOnnx(bytes);
-  return { path, bytes, graph: p.graph, opset: p.opset, sig };
+  try {
+    const sig = readSignature(bytes);
+    const p = parseOnnx(bytes);
+    return { path, bytes, graph: p.graph, opset: p.opset, sig };
+  } catch (e) {
+    if (e instanceof OnnxParseError) throw new OnnxParseError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 function interfaceProblem(a: Side, b: Side): string | null {
@@ -248,7 +256,7 @@ async function bisect(a: Side, b: Side, feeds: Feeds, o: DiffOptions, changedIni
   const chunks: Value[][] = [];
   let cur: Value[] = [], bytes = 0;
   for (const v of values) {
-    const sz = (numel(v, batch) ?? 0) * 4;
+    const sz = (numel(v, batch) ?? limit / 4) * 4; // a value of unknown size gets a chunk of its own
     if (cur.length && bytes + sz > limit) { chunks.push(cur); cur = []; bytes = 0; }
     cur.push(v); bytes += sz;
   }
@@ -285,7 +293,7 @@ export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { pa
   let feeds: Feeds | null = null;
   if (problem) numeric.error = problem;
   else {
-    feeds = seededInputs(A.sig, { seed, batch: o.batch ?? 1 });
+    feeds = seededInputs(A.sig, { seed, batch: o.batch ?? 1, maxBytes: o.maxInputBytes, what: a.path });
     try {
       o.onProgress?.(`running both files on ${o.backend.name}`);
       const ra = await o.backend.run(A.bytes, feeds);

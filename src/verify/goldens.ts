@@ -22,7 +22,10 @@ export interface Goldens {
   outputs: Record<string, HostTensor>;
 }
 
-export class GoldensError extends Error {}
+export class GoldensError extends Error {
+  /** Control characters (from names in the file) are escaped: the message stays one line. */
+  constructor(message: string) { super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)); }
+}
 
 export type GoldensFormat = 'json' | 'safetensors';
 
@@ -56,8 +59,9 @@ function parseJsonNumber(v: unknown, what: string): number {
 }
 
 function tensorFromJson(x: unknown, what: string): HostTensor {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new GoldensError(`${what}: expected an object {dtype, dims, data}`);
   const o = x as { dtype?: unknown; dims?: unknown; data?: unknown };
-  const dtype = (o?.dtype ?? 'float32') as DType;
+  const dtype = (o.dtype ?? 'float32') as DType;
   if (!DTYPES.includes(dtype)) throw new GoldensError(`${what}: unknown dtype ${String(o?.dtype)}`);
   if (!Array.isArray(o.data)) throw new GoldensError(`${what}: "data" must be an array of numbers`);
   const dims = o.dims === undefined ? [o.data.length] : o.dims;
@@ -66,7 +70,13 @@ function tensorFromJson(x: unknown, what: string): HostTensor {
   if (n !== o.data.length) throw new GoldensError(`${what}: dims [${dims.join(',')}] need ${n} values, "data" has ${o.data.length}`);
   const raw = o.data;
   let data: HostTensor['data'];
-  if (dtype === 'int64') data = BigInt64Array.from(raw, (v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : BigInt(parseJsonNumber(v, what))));
+  if (dtype === 'int64') {
+    data = BigInt64Array.from(raw, (v) => {
+      const b = typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : Number.isSafeInteger(v) ? BigInt(v as number) : null;
+      if (b === null || b !== BigInt.asIntN(64, b)) throw new GoldensError(`${what}: ${JSON.stringify(v)} is not an int64`);
+      return b;
+    });
+  }
   else {
     const nums = raw.map((v) => parseJsonNumber(v, what));
     switch (dtype) {
@@ -117,9 +127,9 @@ export function readGoldens(bytes: Uint8Array, format: GoldensFormat, what: stri
     throw new GoldensError(`${what}: expected an object with "outputs" ({name: {dtype, dims, data}})`);
   }
   const section = (s: unknown, kind: string): Record<string, HostTensor> =>
-    Object.fromEntries(Object.entries((s ?? {}) as Record<string, unknown>).map(([k, v]) => [k, tensorFromJson(v, `${what}: ${kind} ${k}`)]));
+    Object.fromEntries(Object.entries((typeof s === 'object' && s !== null ? s : {}) as Record<string, unknown>).map(([k, v]) => [k, tensorFromJson(v, `${what}: ${kind} ${k}`)]));
   const g: Goldens = {
-    meta: Object.fromEntries(Object.entries((o.meta ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+    meta: Object.fromEntries(Object.entries((typeof o.meta === 'object' && o.meta !== null ? o.meta : {}) as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)])),
     inputs: section(o.inputs, 'input'),
     outputs: section(o.outputs, 'output'),
   };

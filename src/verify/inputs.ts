@@ -8,7 +8,7 @@
  * 0…3, booleans u > 0.
  */
 import type { Dim } from '../graph/ir.js';
-import { dtypeFromOnnx, type DType } from '../graph/tensor.js';
+import { BYTES_PER_ELEMENT, dtypeFromOnnx, type DType } from '../graph/tensor.js';
 import { OnnxParseError } from '../onnx/parse.js';
 import { onnx, type OnnxNs, toNum } from '../onnx/proto.js';
 import type { HostTensor } from '../runtime/ort.js';
@@ -69,14 +69,37 @@ export function seededTensor(name: string, dtype: DType, dims: readonly number[]
   }
 }
 
-export function seededInputs(sig: Signature, o: { seed: number; batch: number }): Record<string, HostTensor> {
-  return Object.fromEntries(sig.inputs.map((s) => [s.name, seededTensor(s.name, s.dtype, concreteDims(s, o.batch), o.seed)]));
+/** Default bound on the generated inputs' total size (the CLI's --max-input-mb). */
+export const DEFAULT_MAX_INPUT_BYTES = 1024 * 2 ** 20;
+
+/**
+ * Seeded inputs for every input of `sig`. Their total size is checked against `maxBytes` before
+ * anything is allocated, so a small file declaring a huge input fails in one line.
+ */
+export function seededInputs(sig: Signature, o: { seed: number; batch: number; maxBytes?: number; what?: string }): Record<string, HostTensor> {
+  let dims: number[][];
+  try {
+    dims = sig.inputs.map((s) => concreteDims(s, o.batch));
+  } catch (e) {
+    if (e instanceof InputError && o.what) throw new InputError(`${o.what}: ${e.message}`);
+    throw e;
+  }
+  const max = o.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  let total = 0;
+  for (const [i, s] of sig.inputs.entries()) {
+    total += dims[i]!.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype];
+    if (total > max) {
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 0)} MB`;
+      throw new InputError(`${o.what ? `${o.what}: ` : ''}input ${s.name} ${s.dtype}[${dims[i]!.join(',')}] needs ${mb(total)} of inputs, more than the limit of ${mb(max)} (raise it with --max-input-mb)`);
+    }
+  }
+  return Object.fromEntries(sig.inputs.map((s, i) => [s.name, seededTensor(s.name, s.dtype, dims[i]!, o.seed)]));
 }
 
 /** Checks that given inputs (e.g. from a goldens file) fit the model's signature. */
 export function checkInputs(sig: Signature, feeds: Record<string, HostTensor>, what: string): void {
   for (const s of sig.inputs) {
-    const t = feeds[s.name];
+    const t = Object.hasOwn(feeds, s.name) ? feeds[s.name] : undefined;
     if (!t) throw new InputError(`${what} has no input '${s.name}' (the model takes ${sig.inputs.map((i) => i.name).join(', ')})`);
     const ok = t.dtype === s.dtype && t.dims.length === s.shape.length && s.shape.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
     if (!ok) throw new InputError(`${what}: input '${s.name}' is ${t.dtype}[${t.dims.join(',')}] but the model takes ${s.dtype}[${s.shape.join(',')}]`);

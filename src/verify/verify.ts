@@ -12,6 +12,7 @@
  */
 import type { DType } from '../graph/tensor.js';
 import type { Tensor } from '../graph/tensor.js';
+import { OnnxParseError } from '../onnx/parse.js';
 import type { Pass } from '../passes/index.js';
 import { exportModel } from '../pipeline.js';
 import { type BackendName, BackendPool, BackendUnavailableError, type Feeds, firstLine, type Outputs } from '../runtime/backend.js';
@@ -40,6 +41,8 @@ export interface VerifyOptions {
   /** Model targets: the optimization passes that produce the candidate (default: the default pipeline). */
   passes?: readonly Pass[];
   reference?: ReferenceSpec;
+  /** Bound on the generated inputs' total size in bytes (default 1 GiB; the CLI's --max-input-mb). */
+  maxInputBytes?: number;
   /** Shared backends (one browser for many targets); otherwise opened and closed here. */
   pool?: BackendPool;
   onProgress?: (e: VerifyProgress) => void;
@@ -76,6 +79,16 @@ export interface VerifyReport {
   referenceOutputs: Outputs;
 }
 
+/** Prefixes a reader error with the file it came from. */
+function inFile<T>(path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof OnnxParseError) throw new OnnxParseError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** The reference's run failed or its outputs do not fit the candidate. */
 export class VerifyError extends Error {}
 
@@ -94,13 +107,13 @@ function prepare(target: VerifyTarget, o: VerifyOptions): Prepared {
   return { name: target.model, candidate: cand.bytes, candidateText, reference: ref.bytes, referenceText: `${target.model} train-time graph (no passes) on cpu` };
 }
 
-function inputsFor(sig: Signature, o: VerifyOptions): Feeds {
+function inputsFor(sig: Signature, o: VerifyOptions, what: string): Feeds {
   const g = o.reference?.kind === 'outputs' ? o.reference.goldens : null;
   if (g && Object.keys(g.inputs).length > 0) {
     checkInputs(sig, g.inputs, `saved outputs ${o.reference!.path}`);
     return g.inputs;
   }
-  return seededInputs(sig, { seed: o.seed ?? 0, batch: o.batch ?? 1 });
+  return seededInputs(sig, { seed: o.seed ?? 0, batch: o.batch ?? 1, maxBytes: o.maxInputBytes, what });
 }
 
 async function referenceOutputs(p: Prepared, feeds: Feeds, pool: BackendPool, o: VerifyOptions): Promise<{ outputs: Outputs; text: string }> {
@@ -108,7 +121,7 @@ async function referenceOutputs(p: Prepared, feeds: Feeds, pool: BackendPool, o:
   if (r?.kind === 'outputs') return { outputs: r.goldens.outputs, text: `saved outputs ${r.path}` };
   const bytes = r?.kind === 'onnx' ? r.bytes : p.reference!;
   const text = r?.kind === 'onnx' ? `${r.path} on cpu` : p.referenceText;
-  if (r?.kind === 'onnx') readSignature(bytes); // a malformed reference file fails here with a clear message
+  if (r?.kind === 'onnx') inFile(r.path, () => readSignature(bytes)); // a malformed reference file fails here with a clear message
   const cpu = await pool.get('cpu');
   try {
     return { outputs: await cpu.run(bytes, feeds), text };
@@ -123,8 +136,8 @@ export async function verify(target: VerifyTarget, o: VerifyOptions): Promise<Ve
     const targetName = target.kind === 'model' ? target.model : target.path;
     o.onProgress?.({ phase: 'prepare', target: targetName, what: target.kind === 'model' ? 'building and optimizing' : 'reading' });
     const p = prepare(target, o);
-    const sig = readSignature(p.candidate);
-    const feeds = inputsFor(sig, o);
+    const sig = target.kind === 'file' ? inFile(target.path, () => readSignature(p.candidate)) : readSignature(p.candidate);
+    const feeds = inputsFor(sig, o, p.name);
     o.onProgress?.({ phase: 'reference', target: p.name, what: 'computing reference outputs' });
     const ref = await referenceOutputs(p, feeds, pool, o);
     const missing = Object.keys(ref.outputs).filter((k) => !sig.outputs.some((s) => s.name === k));

@@ -8,7 +8,10 @@
  */
 import { type DType, Tensor } from '../graph/tensor.js';
 
-export class SafetensorsError extends Error {}
+export class SafetensorsError extends Error {
+  /** Control characters (from names in the file) are escaped: the message stays one line. */
+  constructor(message: string) { super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)); }
+}
 
 const ST_DTYPES: Record<string, DType> = {
   F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', I8: 'int8', U8: 'uint8', BOOL: 'bool',
@@ -39,9 +42,16 @@ export function readSafetensors(bytes: Uint8Array, what = 'checkpoint'): Safeten
   const spans: [number, number, string][] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+        throw new SafetensorsError(`${what}: __metadata__ must be an object of strings`);
+      }
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new SafetensorsError(`${what}: tensor ${name}: header entry is not an object ({dtype, shape, data_offsets})`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = typeof e.dtype === 'string' ? ST_DTYPES[e.dtype] : undefined;
+    const dtype = typeof e.dtype === 'string' && Object.hasOwn(ST_DTYPES, e.dtype) ? ST_DTYPES[e.dtype] : undefined;
     if (!dtype) throw new SafetensorsError(`${what}: tensor ${name} has unsupported dtype ${String(e.dtype)}`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${what}: tensor ${name} has a bad shape`);
     const off = e.data_offsets;
@@ -50,6 +60,7 @@ export function readSafetensors(bytes: Uint8Array, what = 'checkpoint'): Safeten
     if (begin > end || end > dataLen) throw new SafetensorsError(`${what}: tensor ${name} data_offsets [${begin}, ${end}] out of range (data block is ${dataLen} bytes)`);
     const shape = e.shape as number[];
     const want = shape.reduce((a, b) => a * b, 1) * SIZES[e.dtype as string]!;
+    if (!Number.isSafeInteger(want)) throw new SafetensorsError(`${what}: tensor ${name} has a shape [${shape}] too large for any file`);
     if (end - begin !== want) throw new SafetensorsError(`${what}: tensor ${name} has ${end - begin} bytes but ${e.dtype as string}[${shape}] needs ${want}`);
     spans.push([begin, end, name]);
     tensors.set(name, Tensor.fromBytes(dtype, shape, bytes.subarray(dataStart + begin, dataStart + end)));
