@@ -1,0 +1,82 @@
+/**
+ * Elementwise ops: activations, arithmetic with broadcasting, Cast, Softmax.
+ *
+ * Folding: float32 (and int64 where ONNX defines it), computed in float64 and rounded once.
+ * Transcendental functions (Exp, Tanh, Sigmoid, Sqrt, Pow) use JS's double-precision versions,
+ * within an ulp of onnxruntime's float32 ones.
+ */
+import { geluRule } from '../../onnx/legalize.js';
+import { ONNX_DTYPE, type DType, type Tensor } from '../tensor.js';
+import { elementwise, fail, int, normAxis, same, t } from './infer-util.js';
+import { binary, FoldDeclined, getInt, make, nums, unary } from './kernel-util.js';
+import { defineOp } from './registry.js';
+
+const F32: readonly DType[] = ['float32'];
+const F32_I64: readonly DType[] = ['float32', 'int64'];
+const ALL: readonly DType[] = Object.keys(ONNX_DTYPE) as DType[];
+
+const unaries: [string, (a: number) => number, readonly DType[]][] = [
+  ['Sqrt', Math.sqrt, F32], ['Neg', (a) => -a, F32_I64], ['Abs', Math.abs, F32_I64],
+  ['Reciprocal', (a) => 1 / a, F32], ['Relu', (a) => Math.max(a, 0), F32_I64],
+  ['Sigmoid', (a) => 1 / (1 + Math.exp(-a)), F32], ['Tanh', Math.tanh, F32], ['Exp', Math.exp, F32],
+];
+for (const [op, f, dtypes] of unaries) defineOp(op, { infer: same, fold: { dtypes, run: unary(f) } });
+defineOp('Erf', { infer: same });
+defineOp('Gelu', { infer: same, opsets: geluRule });
+defineOp('Identity', { infer: same, fold: { dtypes: ALL, run: ([a]) => [a!] }, layout: 'chain' });
+defineOp('Dropout', { infer: (ins) => [t(ins, 0)], noFold: true });
+
+const binaries: [string, (a: number, b: number) => number, readonly DType[]][] = [
+  ['Add', (a, b) => a + b, F32_I64], ['Sub', (a, b) => a - b, F32_I64], ['Mul', (a, b) => a * b, F32_I64],
+  ['Div', (a, b) => a / b, F32_I64], ['Pow', (a, b) => a ** b, F32],
+];
+for (const [op, f, dtypes] of binaries) defineOp(op, { infer: elementwise, fold: { dtypes, run: binary(f) } });
+
+defineOp('Softmax', {
+  infer: (ins, attrs) => { const x = t(ins, 0); normAxis(int(attrs, 'axis', -1), x.shape.length); return [x]; },
+  fp16: 'fp32',
+});
+defineOp('LogSoftmax', { fp16: 'fp32' });
+
+// ---------------------------------------------------------------- Cast
+
+function castTarget(to: number): DType | null {
+  for (const [k, v] of Object.entries(ONNX_DTYPE)) if (v === to) return k as DType;
+  return null;
+}
+
+const INT_RANGE: Partial<Record<DType, [number, number]>> = { int64: [-(2 ** 53), 2 ** 53], int32: [-(2 ** 31), 2 ** 31 - 1] };
+
+/**
+ * Cast folds to float32 / float64 / float16 / int64 / int32 / bool. float → integer truncates
+ * toward zero (onnxruntime's static_cast); NaN, ±Inf or out-of-range values decline, as do
+ * float16 from anything but float32 / float16 (it would round twice), bfloat16, int8 and uint8.
+ */
+function castDecline(inputs: readonly (Tensor | null)[], attrs: Parameters<typeof getInt>[0]): string | null {
+  const to = castTarget(getInt(attrs, 'to', 0));
+  const from = inputs[0]!.dtype;
+  if (!to || !['float32', 'float64', 'float16', 'int64', 'int32', 'bool'].includes(to)) return `Cast to ${to ?? getInt(attrs, 'to', 0)} is not folded`;
+  if (to === 'float16' && from !== 'float32' && from !== 'float16') return `Cast ${from} → float16 would round twice`;
+  return null;
+}
+
+defineOp('Cast', {
+  infer: (ins, attrs) => {
+    const to = int(attrs, 'to', 0);
+    const dtype = castTarget(to) ?? fail(`Cast to ${to} unsupported`);
+    return [{ dtype, shape: t(ins, 0).shape }];
+  },
+  fold: {
+    dtypes: ['float32', 'float16', 'float64', 'int64', 'int32', 'bool', 'uint8', 'int8'],
+    when: castDecline,
+    run: ([a], attrs) => {
+      const to = castTarget(getInt(attrs, 'to', 0))!;
+      const v = a!.dtype === 'float16' ? Float64Array.from(a!.toNumbers()) : nums(a!);
+      const range = INT_RANGE[to];
+      if (range) {
+        for (const x of v) if (!(x >= range[0] && x <= range[1])) throw new FoldDeclined(`Cast of ${x} to ${to}`);
+      }
+      return [make(to, a!.shape, v)];
+    },
+  },
+});
