@@ -4,7 +4,8 @@
  * Parse then serialize reproduces the bytes of a file vitx wrote.
  */
 import { type Attr, attr, Graph, type Value, type ValueType } from '../graph/ir.js';
-import { INFER, inferTypes } from '../graph/shapes.js';
+import { INFER, inferTypes, ShapeError } from '../graph/shapes.js';
+import { KnownValues, nameUnknownDims, unknownLike } from './known.js';
 import { dtypeFromOnnx, Tensor } from '../graph/tensor.js';
 import { onnx, type OnnxNs, toNum } from './proto.js';
 
@@ -78,6 +79,7 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
   if (!opset) throw new OnnxParseError('model imports no default-domain opset');
   for (const kv of m.metadataProps ?? []) g.metadata.set(kv.key ?? '', kv.value ?? '');
 
+  const known = new KnownValues();
   const types = new Map<string, ValueType>();
   for (const vi of [...(gp.input ?? []), ...(gp.output ?? []), ...(gp.valueInfo ?? [])]) {
     const t = valueType(vi);
@@ -106,12 +108,23 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     const outNames = np.output ?? [];
     let outTypes = outNames.map((n) => types.get(n) ?? null);
     if (outTypes.some((t) => t === null)) {
-      if (!INFER[op] || np.domain) throw new OnnxParseError(`node ${np.name ?? op}: no type for its outputs and no shape rule for ${op}`);
-      const inferred = inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), attrs);
-      outTypes = outTypes.map((t, i) => t ?? inferred[i] ?? null);
+      let inferred: ValueType[];
+      if (!INFER[op] || np.domain) {
+        // an op vitx has no rule for (com.microsoft ops in an onnxruntime-optimized file …)
+        const like = inputs.find((v) => v)?.type;
+        if (!like) throw new OnnxParseError(`node ${np.name || op}: no type for its outputs and no shape rule for ${np.domain ? `${np.domain}.` : ''}${op}`);
+        inferred = outNames.map(() => unknownLike(like));
+      } else try {
+        inferred = inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v ? known.valueOf(v) : null })), attrs);
+      } catch (e) {
+        if (!(e instanceof ShapeError)) throw e;
+        throw new OnnxParseError(`node ${np.name || op} (${op}): ${e.message}`);
+      }
+      outTypes = outTypes.map((t, i) => t ?? nameUnknownDims(inferred[i], outNames[i] ?? '') ?? null);
     }
     if (g.value(outNames[0] ?? '')) throw new OnnxParseError(`value ${outNames[0]} is defined twice`);
-    g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' });
+    const node = g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' });
+    known.add(node);
   }
   for (const vi of gp.output ?? []) {
     const v = g.value(vi.name ?? '');

@@ -63,6 +63,22 @@ export function sameDim(a: Dim, b: Dim): boolean {
   return String(fromSym(toSym(a))) === String(fromSym(toSym(b)));
 }
 
+/**
+ * A dimension inference cannot know (a Reshape to a computed shape in a dynamic-axes export):
+ * '?' from an `infer` rule, which the ONNX reader renames to '?<value>:<axis>'. Unknown dims are
+ * compatible with any dim; named symbols ("N", "batch") stay exact.
+ */
+export const UNKNOWN = '?';
+
+export function isUnknown(d: Dim): boolean {
+  return typeof d === 'string' && d.includes('?');
+}
+
+/** Equal, or at least one side unknown. */
+export function compatDim(a: Dim, b: Dim): boolean {
+  return isUnknown(a) || isUnknown(b) || sameDim(a, b);
+}
+
 export function shapeToString(s: Shape): string {
   return `[${s.join(', ')}]`;
 }
@@ -119,6 +135,8 @@ export function broadcast(a: Shape, b: Shape): Dim[] {
     const y = b[b.length - r + i] ?? 1;
     if (x === 1) out.push(y);
     else if (y === 1 || sameDim(x, y)) out.push(x);
+    else if (isUnknown(x)) out.push(y);
+    else if (isUnknown(y)) out.push(x);
     else fail(`cannot broadcast ${shapeToString(a)} with ${shapeToString(b)}`);
   }
   return out;
@@ -132,8 +150,8 @@ export const elementwise: InferFn = (ins) => {
   return [{ dtype: a.dtype, shape: broadcast(a.shape, b.shape) }];
 };
 
-export function spatialOut(size: Dim, k: number, s: number, pb: number, pe: number, d: number, ceil = false): number {
-  if (typeof size !== 'number') fail('spatial dimensions must be static');
+export function spatialOut(size: Dim, k: number, s: number, pb: number, pe: number, d: number, ceil = false): Dim {
+  if (typeof size !== 'number') return k === 1 && s === 1 && d === 1 && pb + pe === 0 ? size : UNKNOWN;
   const eff = (k - 1) * d + 1;
   const span = size + pb + pe - eff;
   if (span < 0) fail(`kernel ${k} (dilation ${d}) does not fit input ${size} with pads ${pb}+${pe}`);
@@ -166,8 +184,7 @@ export function convLike(x: ValueType, outC: Dim, attrs: Readonly<Record<string,
   for (let i = 0; i < sp; i++) {
     const n = x.shape[2 + i]!;
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-      if (typeof n !== 'number') fail('spatial dimensions must be static');
-      out.push(Math.ceil(n / s[i]!));
+      out.push(typeof n === 'number' ? Math.ceil(n / s[i]!) : s[i] === 1 ? n : UNKNOWN);
     } else if (autoPad === 'VALID') {
       out.push(spatialOut(n, k[i]!, s[i]!, 0, 0, d[i]!, ceil));
     } else if (autoPad === 'NOTSET') {

@@ -9,7 +9,7 @@
 import { averagePoolRule, axesInputRule, groupNormRule, layerNormRule, reduceRule } from '../../onnx/legalize.js';
 import type { Attrs, Dim } from '../ir.js';
 import { numel, type Tensor } from '../tensor.js';
-import { broadcast, convLike, fail, int, ints, needRank, normAxis, sameDim, shapeToString, t, type InferFn } from './infer-util.js';
+import { broadcast, convLike, fail, int, ints, needRank, normAxis, compatDim, shapeToString, t, type InferFn, UNKNOWN } from './infer-util.js';
 import { forEachRun, getInt, make, nums } from './kernel-util.js';
 import { defineOp, type Kernel } from './registry.js';
 
@@ -29,7 +29,7 @@ defineOp('Conv', {
     const kshape = ints(attrs, 'kernel_shape', w.shape.slice(2).map(Number));
     if (kshape.some((k, i) => k !== w.shape[2 + i])) fail(`kernel_shape [${kshape}] disagrees with weight ${shapeToString(w.shape)}`);
     const b = ins[2]?.type;
-    if (b && (b.shape.length !== 1 || !sameDim(b.shape[0]!, w.shape[0]!))) fail(`bias ${shapeToString(b.shape)} does not match ${w.shape[0]} output channels`);
+    if (b && (b.shape.length !== 1 || !compatDim(b.shape[0]!, w.shape[0]!))) fail(`bias ${shapeToString(b.shape)} does not match ${w.shape[0]} output channels`);
     return [{ dtype: x.dtype, shape: convLike(x, w.shape[0]!, attrs, false, w.shape.slice(2)) }];
   },
   macs: (n) => size(n.output.shape) * size(n.input(1).shape.slice(1)),
@@ -53,7 +53,7 @@ defineOp('ConvTranspose', {
     const out: Dim[] = [x.shape[0]!, (w.shape[1] as number) * g];
     for (let i = 0; i < sp; i++) {
       const n = x.shape[2 + i];
-      if (typeof n !== 'number') fail('spatial dimensions must be static');
+      if (typeof n !== 'number') { out.push(UNKNOWN); continue; }
       const o = s[i]! * (n - 1) + op[i]! + ((k[i]! - 1) * d[i]! + 1) - p[i]! - p[sp + i]!;
       if (o < 1) fail(`ConvTranspose output dimension ${o} < 1`);
       out.push(o);
@@ -69,7 +69,7 @@ defineOp('BatchNormalization', {
     needRank(x, 2, 'BatchNormalization');
     for (let i = 1; i <= 4; i++) {
       const p = t(ins, i, `BatchNormalization input ${i}`);
-      if (p.shape.length !== 1 || !sameDim(p.shape[0]!, x.shape[1]!)) fail(`parameter ${i} ${shapeToString(p.shape)} does not match ${x.shape[1]} channels`);
+      if (p.shape.length !== 1 || !compatDim(p.shape[0]!, x.shape[1]!)) fail(`parameter ${i} ${shapeToString(p.shape)} does not match ${x.shape[1]} channels`);
     }
     return [x];
   },
@@ -81,7 +81,7 @@ defineOp('LayerNormalization', {
     const axis = normAxis(int(attrs, 'axis', -1), x.shape.length);
     const norm = x.shape.slice(axis);
     const sc = t(ins, 1, 'scale');
-    if (sc.shape.length !== norm.length || sc.shape.some((d, i) => !sameDim(d, norm[i]!))) fail(`scale ${shapeToString(sc.shape)} does not match normalized shape ${shapeToString(norm)}`);
+    if (sc.shape.length !== norm.length || sc.shape.some((d, i) => !compatDim(d, norm[i]!))) fail(`scale ${shapeToString(sc.shape)} does not match normalized shape ${shapeToString(norm)}`);
     return [x];
   },
   opsets: layerNormRule,
@@ -106,7 +106,7 @@ defineOp('MatMul', {
     const a = t(ins, 0), b = t(ins, 1);
     if (a.shape.length < 2 || b.shape.length < 2) fail('MatMul operands must have rank ≥ 2');
     const k1 = a.shape[a.shape.length - 1]!, k2 = b.shape[b.shape.length - 2]!;
-    if (!sameDim(k1, k2)) fail(`MatMul inner dimensions differ: ${shapeToString(a.shape)} × ${shapeToString(b.shape)}`);
+    if (!compatDim(k1, k2)) fail(`MatMul inner dimensions differ: ${shapeToString(a.shape)} × ${shapeToString(b.shape)}`);
     const batch = broadcast(a.shape.slice(0, -2), b.shape.slice(0, -2));
     return [{ dtype: a.dtype, shape: [...batch, a.shape[a.shape.length - 2]!, b.shape[b.shape.length - 1]!] }];
   },
@@ -125,7 +125,7 @@ defineOp('Gemm', {
     const ta = int(attrs, 'transA', 0), tb = int(attrs, 'transB', 0);
     const [m, k1] = ta ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
     const [k2, n] = tb ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
-    if (!sameDim(k1, k2)) fail(`Gemm inner dimensions differ: ${k1} vs ${k2}`);
+    if (!compatDim(k1, k2)) fail(`Gemm inner dimensions differ: ${k1} vs ${k2}`);
     return [{ dtype: a.dtype, shape: [m, n] }];
   },
   macs: (n) => { const a = n.input(0).shape; return size(n.output.shape) * num(n.attrInt('transA', 0) ? a[0] : a[1]); },

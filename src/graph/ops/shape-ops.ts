@@ -7,7 +7,7 @@ import { axesInputRule, padRule, resizeRule, splitRule } from '../../onnx/legali
 import { type Attr, type Attrs, type Dim } from '../ir.js';
 import { numel, ONNX_DTYPE, type DType, Tensor } from '../tensor.js';
 import {
-  broadcast, constInts, dimDiv, fail, int, ints, intsOf, normAxis, sameDim, shapeProduct, shapeToString, t,
+  broadcast, compatDim, constInts, dimDiv, fail, int, ints, intsOf, isUnknown, normAxis, shapeProduct, shapeToString, t, UNKNOWN,
 } from './infer-util.js';
 import { broadcastIndex, getInt, getInts, getString, strides } from './kernel-util.js';
 import { defineOp, type Kernel } from './registry.js';
@@ -53,6 +53,9 @@ function axesOf(inputs: readonly (Tensor | null)[], attrs: Attrs, rank: number):
 defineOp('Reshape', {
   infer: (ins, attrs) => {
     const x = t(ins, 0);
+    const st = t(ins, 1, 'Reshape shape');
+    // a shape computed at run time (dynamic-axes exports): its length gives the rank
+    if (!ins[1]!.constant && st.shape.length === 1 && typeof st.shape[0] === 'number') return [{ dtype: x.dtype, shape: Array(st.shape[0]).fill(UNKNOWN) }];
     const target = constInts(ins, 1, 'Reshape shape');
     const allowZero = int(attrs, 'allowzero', 0) === 1;
     const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? x.shape[i] ?? fail('Reshape 0 beyond input rank') : d));
@@ -62,9 +65,10 @@ defineOp('Reshape', {
     const total = shapeProduct(x.shape);
     if (holes === 1) {
       const known = shapeProduct(out.filter((d) => d !== -1));
-      const rest = dimDiv(total, known) ?? fail(`cannot reshape ${shapeToString(x.shape)} to [${target}]`);
+      const vague = isUnknown(total) || isUnknown(known);
+      const rest = dimDiv(total, known) ?? (vague ? UNKNOWN : fail(`cannot reshape ${shapeToString(x.shape)} to [${target}]`));
       out[out.indexOf(-1)] = rest;
-    } else if (!sameDim(shapeProduct(out), total)) {
+    } else if (!compatDim(shapeProduct(out), total)) {
       fail(`cannot reshape ${shapeToString(x.shape)} (${total} elements) to [${target}]`);
     }
     return [{ dtype: x.dtype, shape: out }];
@@ -187,10 +191,9 @@ defineOp('Concat', {
       const v = t(ins, i);
       if (v.dtype !== first.dtype) fail(`Concat inputs differ in element type: ${first.dtype} vs ${v.dtype}`);
       if (v.shape.length !== first.shape.length) fail('Concat inputs differ in rank');
-      v.shape.forEach((d, j) => { if (j !== axis && !sameDim(d, first.shape[j]!)) fail(`Concat inputs differ at axis ${j}: ${shapeToString(first.shape)} vs ${shapeToString(v.shape)}`); });
+      v.shape.forEach((d, j) => { if (j !== axis && !compatDim(d, first.shape[j]!)) fail(`Concat inputs differ at axis ${j}: ${shapeToString(first.shape)} vs ${shapeToString(v.shape)}`); });
       const d = v.shape[axis]!;
-      if (typeof d !== 'number' || typeof total !== 'number') fail('Concat axis must be static');
-      total += d;
+      total = typeof d === 'number' && typeof total === 'number' ? total + d : UNKNOWN;
     }
     const shape = [...first.shape];
     shape[axis] = total;
@@ -226,7 +229,7 @@ defineOp('Split', {
     const axis = normAxis(int(attrs, 'axis', 0), x.shape.length);
     const sizes = ins[1]?.constant ? ins[1].constant.toNumbers() : ints(attrs, 'split');
     const sum = sizes.reduce((a, b) => a + b, 0);
-    if (sizes.some((s) => s < 0) || x.shape[axis] !== sum) fail(`Split sizes [${sizes}] do not add up to ${x.shape[axis]}`);
+    if (sizes.some((s) => s < 0) || !compatDim(x.shape[axis]!, sum)) fail(`Split sizes [${sizes}] do not add up to ${x.shape[axis]}`);
     return sizes.map((s) => { const shape = [...x.shape]; shape[axis] = s; return { dtype: x.dtype, shape }; });
   },
   opsets: splitRule,
@@ -260,13 +263,18 @@ function sliceParams(rank: number, starts: number[], ends: number[], axes0: numb
 defineOp('Slice', {
   infer: (ins) => {
     const x = t(ins, 0);
+    if (!ins[1]?.constant || !ins[2]?.constant) {
+      // run-time bounds: the sliced axes become unknown
+      const axes = ins[3]?.type ? constInts(ins, 3, 'Slice axes').map((a) => normAxis(a, x.shape.length)) : [...x.shape.keys()].slice(0, Number(t(ins, 1).shape[0] ?? 0));
+      return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (axes.includes(i) ? UNKNOWN : d)) }];
+    }
     const starts = constInts(ins, 1, 'Slice starts'), ends = constInts(ins, 2, 'Slice ends');
     const { axes, steps } = sliceParams(x.shape.length, starts, ends,
       ins[3]?.type ? constInts(ins, 3, 'Slice axes') : null, ins[4]?.type ? constInts(ins, 4, 'Slice steps') : null);
     const shape = [...x.shape];
     axes.forEach((a, i) => {
       const n = x.shape[a];
-      if (typeof n !== 'number') fail('Slice on a symbolic axis');
+      if (typeof n !== 'number') { shape[a] = starts[i] === 0 && ends[i]! >= 2 ** 53 - 1 && steps[i] === 1 ? n : UNKNOWN; return; }
       shape[a] = sliceAxis(n, starts[i]!, ends[i]!, steps[i]!).size;
     });
     return [{ dtype: x.dtype, shape }];
@@ -376,7 +384,8 @@ const expandKernel: Kernel = ([a, s]) => {
 };
 defineOp('Expand', {
   infer: (ins) => {
-    const x = t(ins, 0);
+    const x = t(ins, 0), st = t(ins, 1, 'Expand shape');
+    if (!ins[1]!.constant && st.shape.length === 1 && typeof st.shape[0] === 'number') return [{ dtype: x.dtype, shape: broadcast(x.shape, Array(st.shape[0]).fill(UNKNOWN)) }];
     return [{ dtype: x.dtype, shape: broadcast(x.shape, constInts(ins, 1, 'Expand shape')) }];
   },
   fold: { dtypes: ALL, run: expandKernel },
