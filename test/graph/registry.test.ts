@@ -23,6 +23,7 @@ const s = (shape: number[], seed = 'a') => seeded(shape, seed);
 const pos = (shape: number[], seed = 'p') => { const t = seeded(shape, seed); const d = t.data as Float32Array; for (let i = 0; i < d.length; i++) d[i] = Math.abs(d[i]!) + 0.1; return t; };
 const i64 = (v: number[], shape?: number[]) => Tensor.i64(v, shape);
 const ints = attr.ints, int = attr.int;
+const bools = (v: number[], shape = [v.length]) => new Tensor('bool', shape, Uint8Array.from(v));
 
 const CASES: Record<string, Case> = {
   Abs: { inputs: [s([2, 3])] }, Neg: { inputs: [i64([3, -4, 0])] }, Relu: { inputs: [s([4, 5])] },
@@ -33,6 +34,10 @@ const CASES: Record<string, Case> = {
   Add: { inputs: [s([2, 3, 4]), s([3, 1], 'b')] }, Sub: { inputs: [i64([5, 7]), i64([9])] }, Mul: { inputs: [s([4, 1, 3]), s([2, 1], 'b')] },
   Div: { inputs: [i64([7, -7, 9]), i64([2, 2, -4])] }, Pow: { inputs: [pos([5]), s([5], 'b')], approx: true },
   Softmax: { inputs: [s([2, 5])], attrs: { axis: int(0) } },
+  Equal: { inputs: [i64([1, 2, 3]), i64([2])] }, Greater: { inputs: [s([2, 3]), s([3], 'b')] }, Less: { inputs: [s([2, 3]), s([1], 'b')] },
+  GreaterOrEqual: { inputs: [i64([1, 2, 3]), i64([2])] }, LessOrEqual: { inputs: [s([3, 1]), s([2], 'b')] },
+  And: { inputs: [bools([1, 0, 1, 1], [2, 2]), bools([1, 1])] }, Or: { inputs: [bools([1, 0, 0, 0], [2, 2]), bools([0, 1])] }, Xor: { inputs: [bools([1, 0]), bools([1])] },
+  Not: { inputs: [bools([1, 0, 1])] }, Where: { inputs: [bools([1, 0, 1], [3, 1]), s([3, 2]), s([2], 'b')] },
   Cast: { inputs: [i64([3, -2, 40])], attrs: { to: int(1) } },
   Conv: { inputs: [s([1, 4, 9, 8]), s([6, 2, 3, 3], 'w'), s([6], 'b')], attrs: { group: int(2), strides: ints([2, 1]), pads: ints([1, 0, 2, 1]), dilations: ints([1, 2]) } },
   ConvTranspose: { inputs: [s([1, 4, 5, 5]), s([4, 3, 3, 3], 'w')], attrs: { strides: ints([2, 2]), pads: ints([1, 1, 0, 0]), output_padding: ints([1, 0]) } },

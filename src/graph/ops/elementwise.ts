@@ -7,7 +7,7 @@
  */
 import { geluRule } from '../../onnx/legalize.js';
 import { ONNX_DTYPE, type DType, type Tensor } from '../tensor.js';
-import { elementwise, fail, int, normAxis, same, t } from './infer-util.js';
+import { broadcast, elementwise, fail, type InferFn, int, normAxis, same, t } from './infer-util.js';
 import { binary, FoldDeclined, getInt, make, nums, unary } from './kernel-util.js';
 import { defineOp } from './registry.js';
 
@@ -31,6 +31,19 @@ const binaries: [string, (a: number, b: number) => number, readonly DType[]][] =
   ['Div', (a, b) => a / b, F32_I64], ['Pow', (a, b) => a ** b, F32],
 ];
 for (const [op, f, dtypes] of binaries) defineOp(op, { infer: elementwise, fold: { dtypes, run: binary(f) } });
+
+/** Comparisons and logic: broadcast like arithmetic, bool result (Where: the branches' dtype). */
+const boolOut: InferFn = (ins) => { const [r] = elementwise(ins, {}); return [{ dtype: 'bool', shape: r!.shape }]; };
+for (const op of ['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Xor']) defineOp(op, { infer: boolOut });
+defineOp('Not', { infer: same });
+defineOp('Where', {
+  infer: (ins) => {
+    const c = t(ins, 0), x = t(ins, 1), y = t(ins, 2);
+    if (c.dtype !== 'bool') fail(`Where condition must be bool, got ${c.dtype}`);
+    if (x.dtype !== y.dtype) fail(`Where branches differ: ${x.dtype} vs ${y.dtype}`);
+    return [{ dtype: x.dtype, shape: broadcast(broadcast(c.shape, x.shape), y.shape) }];
+  },
+});
 
 defineOp('Softmax', {
   infer: (ins, attrs) => { const x = t(ins, 0); normAxis(int(attrs, 'axis', -1), x.shape.length); return [x]; },

@@ -153,7 +153,8 @@ defineOp('GlobalLpPool', { fp16: 'fp32' });
 // ---------------------------------------------------------------- reductions
 
 function reduceAxes(ins: Parameters<InferFn>[0], attrs: Parameters<InferFn>[1], r: number): Set<number> {
-  const axes = attrs['axes'] ? ints(attrs, 'axes') : ins[1]?.constant ? ins[1].constant.toNumbers() : ins[1]?.type ? fail('reduction axes must be a constant') : [...Array(r).keys()];
+  const given = attrs['axes'] ? ints(attrs, 'axes') : ins[1]?.constant ? ins[1].constant.toNumbers() : ins[1]?.type ? fail('reduction axes must be a constant') : [];
+  const axes = given.length > 0 ? given : [...Array(r).keys()]; // none or empty: every axis
   return new Set(axes.map((a) => normAxis(a, r)));
 }
 

@@ -138,7 +138,7 @@ defineOp('Squeeze', {
     const x = t(ins, 0);
     const axes = attrs['axes'] ? ints(attrs, 'axes') : ins[1] ? constInts(ins, 1, 'Squeeze axes') : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
     const ax = new Set(axes.map((a) => normAxis(a, x.shape.length)));
-    for (const a of ax) if (x.shape[a] !== 1) fail(`cannot squeeze axis ${a} of size ${x.shape[a]}`);
+    for (const a of ax) if (!compatDim(x.shape[a]!, 1)) fail(`cannot squeeze axis ${a} of size ${x.shape[a]}`);
     return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !ax.has(i)) }];
   },
   fold: {
