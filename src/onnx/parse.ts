@@ -109,13 +109,13 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     let outTypes = outNames.map((n) => types.get(n) ?? null);
     if (outTypes.some((t) => t === null)) {
       let inferred: ValueType[];
-      if (np.domain && !INFER[op]) {
-        // a contrib op vitx has no rule for (com.microsoft ops in an onnxruntime-optimized file …)
+      if (np.domain) {
+        // a contrib op (com.microsoft ops in an onnxruntime-optimized file …): vitx's rules are for the default domain only
         const like = inputs.find((v) => v)?.type;
         if (!like) throw new OnnxParseError(`node ${np.name || op}: no type for its outputs and no shape rule for ${np.domain ? `${np.domain}.` : ''}${op}`);
         inferred = outNames.map(() => unknownLike(like));
-      } else if (!INFER[op] || np.domain) {
-        throw new OnnxParseError(`node ${np.name || op}: no type for its outputs and no shape rule for ${np.domain ? `${np.domain}.` : ''}${op}`);
+      } else if (!INFER[op]) {
+        throw new OnnxParseError(`node ${np.name || op}: no type for its outputs and no shape rule for ${op}`);
       } else try {
         inferred = inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v ? known.valueOf(v) : null })), attrs);
       } catch (e) {
