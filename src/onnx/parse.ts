@@ -83,7 +83,8 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
   const types = new Map<string, ValueType>();
   for (const vi of [...(gp.input ?? []), ...(gp.output ?? []), ...(gp.valueInfo ?? [])]) {
     const t = valueType(vi);
-    if (t && vi.name) types.set(vi.name, t);
+    // an output or value_info without a shape says nothing about the rank: inference decides
+    if (t && vi.name && (vi.type?.tensorType?.shape || gp.input?.includes(vi))) types.set(vi.name, t);
   }
   for (const t of gp.initializer ?? []) {
     if (!t.name) throw new OnnxParseError('initializer without a name');

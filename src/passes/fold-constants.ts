@@ -15,9 +15,6 @@ import { sameDim, shapeToString } from '../graph/shapes.js';
 import type { Tensor } from '../graph/tensor.js';
 import type { Pass, PassStats } from './driver.js';
 
-/** Ops never folded besides those marked `noFold` in the registry (random results). */
-const KEEP = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli']);
-
 export class FoldMismatchError extends Error {}
 
 function evaluateNode(n: Node): Tensor[] | null {
@@ -26,7 +23,7 @@ function evaluateNode(n: Node): Tensor[] | null {
 }
 
 export function foldNode(g: Graph, n: Node): Value[] | null {
-  if (KEEP.has(n.op) || n.domain || getOp(n.op)?.noFold) return null;
+  if (n.domain || getOp(n.op)?.noFold) return null; // noFold: Expand (grows), Dropout, random ops
   if (n.outputs.some((o) => o.isGraphOutput)) return null;
   const res = evaluateNode(n);
   if (!res) return null;

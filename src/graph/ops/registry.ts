@@ -53,6 +53,8 @@ export interface OpSpec {
   readonly layout?: LayoutRole;
   /** Multiply-accumulates of one node (static dims; symbolic dims count 1). */
   readonly macs?: (n: Node) => number;
+  /** Input slots that are shapes, axes or sizes: a static engine (TensorRT) wants them as initializers. */
+  readonly shapeOperands?: readonly number[];
   /** Runtimes with a kernel for it (see targets/*.ts for the sources). */
   readonly targets?: readonly TargetName[];
 }
@@ -63,7 +65,7 @@ const REGISTRY = new Map<string, OpSpec>();
 export function defineOp(name: string, spec: OpSpec): void {
   const old = REGISTRY.get(name) ?? {};
   for (const k of Object.keys(spec) as (keyof OpSpec)[]) {
-    if (k === 'targets') continue;
+    if (k === 'targets' || (k === 'shapeOperands' && spec.shapeOperands?.join() === old.shapeOperands?.join())) continue;
     if (old[k] !== undefined) throw new Error(`op ${name}: ${k} defined twice`);
   }
   const targets = [...(old.targets ?? []), ...(spec.targets ?? [])];
