@@ -6,17 +6,27 @@
 import type { Attr } from './ir.js';
 import { ShapeError } from './ops/infer-util.js';
 import { FoldDeclined } from './ops/kernel-util.js';
-import { getOp, type Kernel, opNames } from './ops/index.js';
-import type { Tensor } from './tensor.js';
+import { defineOp, getOp, type Kernel, opNames } from './ops/index.js';
+import { type DType, ONNX_DTYPE, type Tensor } from './tensor.js';
 
 type Attrs = Readonly<Record<string, Attr>>;
 export type { Kernel };
 export { FoldDeclined };
 
-/** Every op's folding kernel by name (a view of the registry). */
-export const KERNELS: Readonly<Record<string, Kernel>> = Object.fromEntries(
-  opNames().flatMap((n) => { const f = getOp(n)!.fold; return f ? [[n, f.run]] : []; }),
-);
+const foldOps = (): string[] => opNames().filter((n) => getOp(n)!.fold);
+
+/**
+ * Every op's folding kernel by name (a view of the registry). Assigning an entry registers a kernel
+ * for every dtype; prefer `defineOp(op, { fold: { dtypes, when, run } })` in src/graph/ops/.
+ */
+export const KERNELS: Record<string, Kernel> = new Proxy({} as Record<string, Kernel>, {
+  get: (_t, op) => (typeof op === 'string' ? getOp(op)?.fold?.run : undefined),
+  has: (_t, op) => typeof op === 'string' && !!getOp(op)?.fold,
+  set: (_t, op, run: Kernel) => { defineOp(String(op), { fold: { dtypes: Object.keys(ONNX_DTYPE) as DType[], run } }); return true; },
+  ownKeys: () => foldOps(),
+  getOwnPropertyDescriptor: (_t, op) => (typeof op === 'string' && getOp(op)?.fold
+    ? { value: getOp(op)!.fold!.run, enumerable: true, configurable: true, writable: true } : undefined),
+});
 
 /**
  * Why `op` cannot be folded on these inputs (no kernel, an input dtype the kernel does not

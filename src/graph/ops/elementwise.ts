@@ -49,7 +49,6 @@ defineOp('Softmax', {
   infer: (ins, attrs) => { const x = t(ins, 0); normAxis(int(attrs, 'axis', -1), x.shape.length); return [x]; },
   fp16: 'fp32',
 });
-defineOp('LogSoftmax', { fp16: 'fp32' });
 
 // ---------------------------------------------------------------- Cast
 
@@ -93,3 +92,26 @@ defineOp('Cast', {
     },
   },
 });
+
+// ---------------------------------------------------------------- shape rules only (read from foreign files)
+
+for (const op of ['Log', 'Floor', 'Ceil', 'Round', 'Sign', 'Sin', 'Cos', 'Softplus', 'Softsign', 'HardSwish', 'HardSigmoid', 'Elu', 'LeakyRelu', 'Clip']) {
+  defineOp(op, { infer: same });
+}
+defineOp('LogSoftmax', {
+  infer: (ins, attrs) => { const x = t(ins, 0); normAxis(int(attrs, 'axis', -1), x.shape.length); return [x]; },
+  fp16: 'fp32',
+});
+defineOp('PRelu', { infer: (ins) => { const x = t(ins, 0); return [{ dtype: x.dtype, shape: broadcast(x.shape, t(ins, 1).shape) }]; } });
+/** Variadic Max / Min / Sum / Mean: every input broadcast together. */
+const variadic: InferFn = (ins) => {
+  const first = t(ins, 0);
+  let shape = first.shape;
+  for (let i = 1; i < ins.length; i++) {
+    const v = t(ins, i);
+    if (v.dtype !== first.dtype) fail(`element types differ: ${first.dtype} vs ${v.dtype}`);
+    shape = broadcast(shape, v.shape);
+  }
+  return [{ dtype: first.dtype, shape }];
+};
+for (const op of ['Max', 'Min', 'Sum', 'Mean']) defineOp(op, { infer: variadic });

@@ -202,7 +202,7 @@ const reduceWhen = (inputs: readonly (Tensor | null)[], attrs: Attrs): string | 
 defineOp('ReduceSum', { infer: reduceLike, fold: { dtypes: ['float32'], operands: [0], when: reduceWhen, run: reduce('sum') }, opsets: axesInputRule, fp16: 'fp32' });
 defineOp('ReduceMean', { infer: reduceLike, fold: { dtypes: ['float32'], operands: [0], when: reduceWhen, run: reduce('mean') }, opsets: reduceRule, fp16: 'fp32' });
 defineOp('ReduceMax', { infer: reduceLike, fold: { dtypes: ['float32'], operands: [0], when: reduceWhen, run: reduce('max') }, opsets: reduceRule });
-defineOp('ReduceMin', { opsets: reduceRule });
+defineOp('ReduceMin', { infer: reduceLike, opsets: reduceRule });
 for (const op of ['ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']) {
-  defineOp(op, { opsets: reduceRule, fp16: 'fp32' });
+  defineOp(op, { infer: reduceLike, opsets: reduceRule, fp16: 'fp32' });
 }

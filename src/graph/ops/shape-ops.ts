@@ -456,3 +456,38 @@ defineOp('Shape', {
   },
 });
 
+
+// ---------------------------------------------------------------- shape rules only (read from foreign files)
+
+defineOp('Size', { infer: () => [{ dtype: 'int64', shape: [] }] });
+
+/** ConstantOfShape: dims from the (constant) shape input; value's dtype (default float32). */
+defineOp('ConstantOfShape', {
+  infer: (ins, attrs) => {
+    const v = attrs['value'];
+    const dtype = v?.kind === 'tensor' ? v.value.dtype : 'float32';
+    const st = t(ins, 0, 'ConstantOfShape shape');
+    if (ins[0]!.constant) return [{ dtype, shape: constInts(ins, 0, 'ConstantOfShape shape') }];
+    if (st.shape.length !== 1 || typeof st.shape[0] !== 'number') fail('ConstantOfShape shape must be 1-D with a static length');
+    return [{ dtype, shape: Array(st.shape[0]).fill(UNKNOWN) }];
+  },
+});
+
+/** Range: ⌈(limit − start) / delta⌉ elements (at least 0) when all three are constants. */
+defineOp('Range', {
+  infer: (ins) => {
+    const x = t(ins, 0);
+    const [s, l, d] = [0, 1, 2].map((i) => ins[i]?.constant?.toNumbers()[0]);
+    if (s === undefined || l === undefined || d === undefined) return [{ dtype: x.dtype, shape: [UNKNOWN] }];
+    if (d === 0) fail('Range delta 0');
+    return [{ dtype: x.dtype, shape: [Math.max(0, Math.ceil((l - s) / d))] }];
+  },
+});
+
+defineOp('GatherElements', {
+  infer: (ins) => {
+    const x = t(ins, 0), idx = t(ins, 1);
+    if (x.shape.length !== idx.shape.length) fail(`GatherElements indices rank ${idx.shape.length} differs from data rank ${x.shape.length}`);
+    return [{ dtype: x.dtype, shape: idx.shape }];
+  },
+});
