@@ -28,11 +28,15 @@ export class KnownValues {
     if (!spec || spec.noFold) return;
     const ins = n.inputs.map((v) => (v ? this.valueOf(v) : null));
     let out: Tensor[] | null = null;
-    if (n.inputs.every((v, i) => !v || ins[i])) {
-      if (ins.some((t) => t && t.size > MAX_KNOWN_ELEMENTS)) return;
-      out = evaluate(n.op, ins, n.attrs);
-    } else {
-      out = spec.foldFromTypes?.(n.inputs.map((v) => v?.type ?? null), n.attrs) ?? null;
+    try {
+      if (n.inputs.every((v, i) => !v || ins[i])) {
+        if (ins.some((t) => t && t.size > MAX_KNOWN_ELEMENTS)) return;
+        out = evaluate(n.op, ins, n.attrs);
+      } else {
+        out = spec.foldFromTypes?.(n.inputs.map((v) => v?.type ?? null), n.attrs) ?? null;
+      }
+    } catch {
+      return; // a node the file describes inconsistently: its value stays unknown (inference reports it)
     }
     out?.forEach((t, i) => { const o = n.outputs[i]; if (o && t.dtype === o.dtype && t.size <= MAX_KNOWN_ELEMENTS) this.values.set(o, t); });
   }

@@ -80,6 +80,7 @@ defineOp('Reshape', {
       const out = intsOf(s!).map((d, i) => (d === 0 ? a!.shape[i]! : d));
       const hole = out.indexOf(-1);
       if (hole >= 0) out[hole] = a!.size / numel(out.filter((d) => d !== -1));
+      if (out.some((d) => !Number.isInteger(d) || d < 0) || numel(out) !== a!.size) fail(`cannot reshape [${a!.shape}] to [${intsOf(s!)}]`);
       return [a!.reshape(out)];
     },
   },
