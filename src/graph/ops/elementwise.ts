@@ -26,11 +26,14 @@ defineOp('Gelu', { infer: same, opsets: geluRule });
 defineOp('Identity', { infer: same, fold: { dtypes: ALL, run: ([a]) => [a!] }, layout: 'chain' });
 defineOp('Dropout', { infer: (ins) => [t(ins, 0)], noFold: true });
 
+/** Pow: the exponent may have another numeric type than the base (result: the base's type). */
+const powInfer: InferFn = (ins) => { const a = t(ins, 0), b = t(ins, 1); return [{ dtype: a.dtype, shape: broadcast(a.shape, b.shape) }]; };
+
 const binaries: [string, (a: number, b: number) => number, readonly DType[]][] = [
   ['Add', (a, b) => a + b, F32_I64], ['Sub', (a, b) => a - b, F32_I64], ['Mul', (a, b) => a * b, F32_I64],
   ['Div', (a, b) => a / b, F32_I64], ['Pow', (a, b) => a ** b, F32],
 ];
-for (const [op, f, dtypes] of binaries) defineOp(op, { infer: elementwise, fold: { dtypes, run: binary(f) } });
+for (const [op, f, dtypes] of binaries) defineOp(op, { infer: op === 'Pow' ? powInfer : elementwise, fold: { dtypes, operands: op === 'Pow' ? [0] : undefined, run: binary(f) } });
 
 /** Comparisons and logic: broadcast like arithmetic, bool result (Where: the branches' dtype). */
 const boolOut: InferFn = (ins) => { const [r] = elementwise(ins, {}); return [{ dtype: 'bool', shape: r!.shape }]; };

@@ -154,7 +154,8 @@ defineOp('GlobalLpPool', { fp16: 'fp32' });
 
 function reduceAxes(ins: Parameters<InferFn>[0], attrs: Parameters<InferFn>[1], r: number): Set<number> {
   const given = attrs['axes'] ? ints(attrs, 'axes') : ins[1]?.constant ? ins[1].constant.toNumbers() : ins[1]?.type ? fail('reduction axes must be a constant') : [];
-  const axes = given.length > 0 ? given : [...Array(r).keys()]; // none or empty: every axis
+  // none or empty: every axis, unless noop_with_empty_axes = 1 (then none: the identity)
+  const axes = given.length > 0 ? given : int(attrs, 'noop_with_empty_axes', 0) === 1 ? [] : [...Array(r).keys()];
   return new Set(axes.map((a) => normAxis(a, r)));
 }
 
@@ -168,7 +169,7 @@ const reduceLike: InferFn = (ins, attrs) => {
   return [{ dtype: x.dtype, shape }];
 };
 
-/** Sum / mean / max over `axes` (all when absent; noop_with_empty_axes = 1 declines). */
+/** Sum / mean / max over `axes` (all when absent or empty, none with noop_with_empty_axes = 1). */
 function reduce(kind: 'sum' | 'mean' | 'max'): Kernel {
   return (inputs, attrs) => {
     const x0 = inputs[0]!;
@@ -194,7 +195,6 @@ function reduce(kind: 'sum' | 'mean' | 'max'): Kernel {
 }
 
 const reduceWhen = (inputs: readonly (Tensor | null)[], attrs: Attrs): string | null => {
-  if (getInt(attrs, 'noop_with_empty_axes', 0) !== 0) return 'noop_with_empty_axes is not folded';
   if (inputs[0]!.size === 0) return 'empty reduction';
   return null;
 };
