@@ -6,7 +6,10 @@
  * MatMul, which sums in float64 where onnxruntime sums in float32). A new entry
  * without a case here fails the first test.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Builder } from '../../src/graph/builder.js';
+import { legalize } from '../../src/onnx/legalize.js';
 import { Graph, attr, type Attrs } from '../../src/graph/ir.js';
 import { evaluate } from '../../src/graph/kernels.js';
 import { getOp, opNames } from '../../src/graph/ops/index.js';
@@ -130,4 +133,21 @@ describe('op registry: inference and folding agree with onnxruntime', () => {
       });
     });
   }
+});
+
+describe('op registry: opset rules', () => {
+  it('every op onnx/legalize.ts documents has its rewrite in the registry', () => {
+    const doc = readFileSync(new URL('../../src/onnx/legalize.ts', import.meta.url), 'utf8').split('*/')[0]!;
+    const documented = [...new Set(doc.match(/\b(Gelu|LayerNormalization|Reduce[A-Za-z0-9]+|Squeeze|Unsqueeze|Split|Pad|Resize|AveragePool|Cast|GroupNormalization)\b/g))];
+    expect(documented.length).toBeGreaterThan(10);
+    expect(documented.filter((op) => !getOp(op)?.opsets)).toEqual([]);
+  });
+
+  it('Cast drops `saturate` below opset 19 (a rule the registry must carry)', () => {
+    const b = Builder.create('cast');
+    const x = b.input('x', { dtype: 'float32', shape: [2] });
+    b.g.outputs.push(b.op('Cast', [x], { to: int(10), saturate: int(1) }));
+    legalize(b.g, 17);
+    expect([...b.g.nodes][0]!.attrs['saturate']).toBeUndefined();
+  });
 });

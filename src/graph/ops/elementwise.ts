@@ -5,7 +5,7 @@
  * Transcendental functions (Exp, Tanh, Sigmoid, Sqrt, Pow) use JS's double-precision versions,
  * within an ulp of onnxruntime's float32 ones.
  */
-import { geluRule } from '../../onnx/legalize.js';
+import { castRule, geluRule } from '../../onnx/legalize.js';
 import { ONNX_DTYPE, type DType, type Tensor } from '../tensor.js';
 import { broadcast, elementwise, fail, type InferFn, int, normAxis, same, t } from './infer-util.js';
 import { binary, FoldDeclined, getInt, make, nums, unary } from './kernel-util.js';
@@ -76,6 +76,7 @@ function castDecline(inputs: readonly (Tensor | null)[], attrs: Parameters<typeo
 }
 
 defineOp('Cast', {
+  opsets: castRule,
   infer: (ins, attrs) => {
     const to = int(attrs, 'to', 0);
     const dtype = castTarget(to) ?? fail(`Cast to ${to} unsupported`);
