@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { attr, Graph, type Value } from '../../src/graph/ir.js';
+import { Graph, type Value } from '../../src/graph/ir.js';
 import { getOp } from '../../src/graph/ops/index.js';
 import { Tensor } from '../../src/graph/tensor.js';
 import { parseOnnx, type ParsedModel } from '../../src/onnx/parse.js';
@@ -179,4 +179,3 @@ describe(`ONNX backend test data (${TESTDATA})`, () => {
   });
 });
 
-export { attr };
