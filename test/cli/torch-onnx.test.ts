@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseOnnx } from '../../src/onnx/parse.js';
 import { serialize } from '../../src/onnx/serialize.js';
-import { loadOrt } from '../../src/runtime/ort.js';
+import { foldConstants } from '../../src/passes/fold-constants.js';
+import { loadOrt, runOnnx } from '../../src/runtime/ort.js';
+import { recipeInput } from '../../src/weights/recipe.js';
+import { expectClose } from '../helpers/graphs.js';
 import { tempDir, vitx } from '../helpers/cli.js';
-import { writeTorchOnnx } from '../helpers/torch-onnx.js';
+import { torchOnnxBytes, writeTorchOnnx } from '../helpers/torch-onnx.js';
 
 const MODELS = ['mobilevit_xxs', 'mobileone_s0', 'fastvit_t8'] as const;
 let dir: string;
@@ -67,6 +70,23 @@ describe('torch.onnx.export files', () => {
     expect(d.stdout).toContain('outputs matched by position: logits ↔ scores');
     expect(d.code, d.stdout).toBe(0);
   });
+});
+
+describe('constant folding on PyTorch\'s graphs', () => {
+  for (const axes of ['static', 'dynamic'] as const) {
+    it(`mobilevit_xxs (${axes}): Shape chains fold ${axes === 'static' ? 'away' : 'only where static'}, Constant nodes become initializers, logits unchanged`, async () => {
+      const bytes = torchOnnxBytes('mobilevit_xxs', axes);
+      const p = parseOnnx(bytes);
+      foldConstants.run(p.graph);
+      const ops = p.graph.opHistogram();
+      expect(ops.get('Constant')).toBeUndefined();
+      expect(ops.get('Shape')).toBe(axes === 'static' ? undefined : 24);
+      expect(ops.get('Unsqueeze')).toBe(axes === 'static' ? undefined : 60);
+      const x = { input: { dtype: 'float32' as const, dims: [1, 3, 256, 256], data: recipeInput([1, 3, 256, 256], 'input') } };
+      const [want, got] = [await runOnnx(bytes, x), await runOnnx(serialize(p.graph, { opset: p.opset }), x)];
+      expectClose(got['logits']!.data as Float32Array, want['logits']!.data as Float32Array, 1e-6, 1e-5);
+    });
+  }
 });
 
 describe('onnxruntime-optimized files', () => {
