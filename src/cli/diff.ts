@@ -78,6 +78,7 @@ export function formatDiff(r: DiffReport, limit: number): string {
   }
   const n = r.numeric;
   L.push(`  numeric    ${n.backend}, seed ${n.seed}, |b−a| ≤ ${fmt(n.tolerance.atol)} + ${fmt(n.tolerance.rtol)}·|a|${n.error ? `: ${n.error}` : ''}`);
+  for (const m of n.matching ?? []) L.push(`    ${m}`);
   for (const c of n.outputs) L.push(`    ${c.name}: ${comparisonText(c)}`);
   if (r.bisect) {
     const b = r.bisect;

@@ -33,10 +33,10 @@ export function formatReport(r: InspectReport): string {
     ...featureLines(r.metadata),
     ...preprocessingLines(r.metadata),
     `params   ${r.params.toLocaleString('en-US')} (${(r.weightBytes / 1e6).toFixed(1)} MB of initializers)`,
-    `MACs     ${giga(r.macs)}${r.dynamicDims.length ? ' per batch item' : ''} (${Object.entries(r.macsByOp).map(([op, n]) => `${op} ${giga(n)}`).join(', ') || 'none'})`,
+    `MACs     ${giga(r.macs)}${r.unknownDims ? ' (dims known only at run time count 1)' : r.dynamicDims.length ? ' per batch item' : ''} (${Object.entries(r.macsByOp).map(([op, n]) => `${op} ${giga(n)}`).join(', ') || 'none'})`,
     `nodes    ${r.nodes}: ${Object.entries(r.ops).map(([op, n]) => `${op} ${n}`).join(', ')}`,
     `rank     max ${r.maxRank}${r.maxRankValue ? ` (${r.maxRankValue})` : ''}`,
-    `dynamic  ${r.dynamicDims.length ? r.dynamicDims.join(', ') : 'none (all shapes static)'}`,
+    `dynamic  ${r.dynamicDims.length || r.unknownDims ? [...r.dynamicDims, ...(r.unknownDims ? [`${r.unknownDims} dims known only at run time`] : [])].join(', ') : 'none (all shapes static)'}`,
   ];
   if (r.target) {
     const errors = r.findings.filter((f) => f.severity === 'error').length;

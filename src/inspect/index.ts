@@ -30,6 +30,8 @@ export interface InspectReport {
   maxRankValue: string | null;
   /** Symbolic dimension names used anywhere in the graph. */
   dynamicDims: string[];
+  /** Dimensions known only at run time (a foreign file without value_info: see onnx/known.ts). */
+  unknownDims: number;
   target: string | null;
   findings: Finding[];
 }
@@ -40,7 +42,14 @@ export function inspectGraph(g: Graph, o: { opset: number; producer?: string; ta
   let maxRank = 0, maxRankValue: string | null = null;
   for (const v of values) if (v.shape.length > maxRank) { maxRank = v.shape.length; maxRankValue = v.name; }
   const dyn = new Set<string>();
-  for (const v of values) for (const d of v.shape) if (typeof d === 'string') for (const s of d.split('*')) if (!/^\d+$/.test(s)) dyn.add(s);
+  let unknownDims = 0;
+  for (const v of values) {
+    for (const d of v.shape) {
+      if (typeof d !== 'string') continue;
+      if (d.includes('?')) { unknownDims++; continue; }
+      for (const s of d.split('*')) if (!/^\d+$/.test(s)) dyn.add(s);
+    }
+  }
   const macs = countMacs(g);
   let weightBytes = 0;
   for (const v of g.initializers.values()) weightBytes += v.constant!.data.byteLength;
@@ -62,6 +71,7 @@ export function inspectGraph(g: Graph, o: { opset: number; producer?: string; ta
     maxRank,
     maxRankValue,
     dynamicDims: [...dyn].sort(),
+    unknownDims,
     target: target?.name ?? null,
     findings: target ? lintFor(g, target, o.opset) : [],
   };

@@ -9,33 +9,12 @@
  *
  * Symbolic dimensions count as 1, so a dynamic-batch graph reports MACs per batch item.
  */
-import type { Dim, Graph, Node } from '../graph/ir.js';
+import type { Graph, Node } from '../graph/ir.js';
+import { getOp } from '../graph/ops/index.js';
 
-const size = (dims: readonly Dim[]) => dims.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
-const num = (d: Dim | undefined) => (typeof d === 'number' ? d : 1);
-
+/** The registry's `macs` rule for the node's op (src/graph/ops/nn.ts), 0 for ops not counted. */
 export function nodeMacs(n: Node): number {
-  switch (n.op) {
-    case 'Conv': {
-      const w = n.input(1).shape;
-      return size(n.output.shape) * size(w.slice(1));
-    }
-    case 'ConvTranspose': {
-      const w = n.input(1).shape;
-      return size(n.input(0).shape) * size(w.slice(1));
-    }
-    case 'MatMul': {
-      const a = n.input(0).shape;
-      return size(n.output.shape) * num(a[a.length - 1]);
-    }
-    case 'Gemm': {
-      const a = n.input(0).shape;
-      const k = n.attrInt('transA', 0) ? a[0] : a[1];
-      return size(n.output.shape) * num(k);
-    }
-    default:
-      return 0;
-  }
+  return n.domain ? 0 : getOp(n.op)?.macs?.(n) ?? 0;
 }
 
 export interface MacCount {

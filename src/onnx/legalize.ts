@@ -21,15 +21,13 @@
  */
 import { Builder } from '../graph/builder.js';
 import { type Attrs, attr, type Graph, type Node, type Value } from '../graph/ir.js';
+import { getOp } from '../graph/ops/index.js';
 import { floatToHalf, Tensor } from '../graph/tensor.js';
 
 export const MIN_OPSET = 13;
 export const MAX_OPSET = 21;
 
 export class OpsetError extends Error {}
-
-/** Reductions whose `axes` moved from attribute to input at opset 18 (ReduceSum moved at 13). */
-const REDUCE_18 = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']);
 
 function scalar(b: Builder, v: number, name: string, like: Value): Value {
   if (like.dtype === 'float16') return b.constant(name, new Tensor('float16', [], Uint16Array.of(floatToHalf(v))));
@@ -102,65 +100,67 @@ function padAllAxes(b: Builder, n: Node, opset: number): Value[] {
   return b.node('Pad', value ? [n.input(0), b.ints(full, 'pads'), value] : [n.input(0), b.ints(full, 'pads')], n.attrs, { name: 'Pad' }).outputs;
 }
 
-type Lowering = (b: Builder, n: Node, opset: number) => Value[] | null;
+// Per-op rewrites, referenced by the op registry's `opsets` field (src/graph/ops/*.ts); each
+// returns null when the node is already valid at this opset. Function declarations, so that the
+// registry can read them while this module is still loading (the two import each other).
 
-/** Per-op rewrites; null = the node is already valid at this opset. */
-const RULES: Record<string, Lowering> = {
-  Gelu: (b, n, opset) => (opset < 20 ? [lowerGelu(b, n)] : null),
-  LayerNormalization: (b, n, opset) => (opset < 17 ? [lowerLayerNorm(b, n)] : null),
-  ReduceSum: (b, n) => (n.attrs['axes'] ? axesToInput(b, n) : null),
-  Squeeze: (b, n) => (n.attrs['axes'] ? axesToInput(b, n) : null),
-  Unsqueeze: (b, n) => (n.attrs['axes'] ? axesToInput(b, n) : null),
-  Split: (b, n, opset) => {
-    if (n.attrs['split']) return axesToInput(b, n, 'split');
-    if (!n.inputs[1] && n.attrs['num_outputs'] && opset < 18) {
-      return b.node('Split', [n.input(0)], without(n.attrs, 'num_outputs'), { name: 'Split', outputs: n.outputs.length }).outputs;
-    }
-    return null;
-  },
-  Pad: (b, n, opset) => {
-    const mode = n.attrString('mode', 'constant');
-    if (mode === 'wrap' && opset < 19) throw new OpsetError(`Pad ${n.name}: mode 'wrap' needs opset ≥ 19`);
-    if (n.attrs['pads']) {
-      const pads = n.attrInts('pads');
-      const value = n.attrs['value'] ? n.attrFloat('value') : null;
-      const ins = [n.input(0), b.ints(pads, 'pads')];
-      if (value !== null && value !== 0) ins.push(scalar(b, value, 'value', n.input(0)));
-      return b.node('Pad', ins, without(n.attrs, 'pads', 'value'), { name: 'Pad' }).outputs;
-    }
-    return n.inputs[3] && opset < 18 ? padAllAxes(b, n, opset) : null;
-  },
-  Resize: (b, n, opset) => {
-    if (n.attrString('coordinate_transformation_mode', 'half_pixel') === 'half_pixel_symmetric' && opset < 19) {
-      throw new OpsetError(`Resize ${n.name}: coordinate mode half_pixel_symmetric needs opset ≥ 19`);
-    }
-    if (opset >= 18) return null;
-    if (n.attrInt('antialias', 0) !== 0) throw new OpsetError(`Resize ${n.name}: antialias needs opset ≥ 18`);
-    if (n.attrs['axes']) throw new OpsetError(`Resize ${n.name}: the axes attribute needs opset ≥ 18`);
-    if (n.attrString('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw new OpsetError(`Resize ${n.name}: keep_aspect_ratio_policy needs opset ≥ 18`);
-    if (!['antialias', 'keep_aspect_ratio_policy'].some((k) => n.attrs[k])) return null;
-    return b.node('Resize', n.inputs, without(n.attrs, 'antialias', 'keep_aspect_ratio_policy'), { name: 'Resize' }).outputs;
-  },
-  AveragePool: (b, n, opset) => {
-    if (opset >= 19 || !n.attrs['dilations']) return null;
-    if (n.attrInts('dilations').some((d) => d !== 1)) throw new OpsetError(`AveragePool ${n.name}: dilations other than 1 need opset ≥ 19`);
-    return b.node('AveragePool', n.inputs, without(n.attrs, 'dilations'), { name: 'AveragePool' }).outputs;
-  },
-  Cast: (b, n, opset) => (opset < 19 && n.attrs['saturate'] ? b.node('Cast', n.inputs, without(n.attrs, 'saturate'), { name: 'Cast' }).outputs : null),
-  GroupNormalization: (_b, n, opset) => {
-    if (opset < 21) throw new OpsetError(`GroupNormalization ${n.name} needs opset ≥ 21 (opset 18's version normalizes per group with per-group scale)`);
-    return null;
-  },
-};
-
-function reduceRule(b: Builder, n: Node, opset: number): Value[] | null {
+export function geluRule(b: Builder, n: Node, opset: number): Value[] | null {
+  return opset < 20 ? [lowerGelu(b, n)] : null;
+}
+export function layerNormRule(b: Builder, n: Node, opset: number): Value[] | null {
+  return opset < 17 ? [lowerLayerNorm(b, n)] : null;
+}
+/** ReduceSum, Squeeze, Unsqueeze: axes as an input (opset ≥ 13, all of vitx's range). */
+export function axesInputRule(b: Builder, n: Node): Value[] | null {
+  return n.attrs['axes'] ? axesToInput(b, n) : null;
+}
+export function splitRule(b: Builder, n: Node, opset: number): Value[] | null {
+  if (n.attrs['split']) return axesToInput(b, n, 'split');
+  if (!n.inputs[1] && n.attrs['num_outputs'] && opset < 18) {
+    return b.node('Split', [n.input(0)], without(n.attrs, 'num_outputs'), { name: 'Split', outputs: n.outputs.length }).outputs;
+  }
+  return null;
+}
+export function padRule(b: Builder, n: Node, opset: number): Value[] | null {
+  const mode = n.attrString('mode', 'constant');
+  if (mode === 'wrap' && opset < 19) throw new OpsetError(`Pad ${n.name}: mode 'wrap' needs opset ≥ 19`);
+  if (n.attrs['pads']) {
+    const pads = n.attrInts('pads');
+    const value = n.attrs['value'] ? n.attrFloat('value') : null;
+    const ins = [n.input(0), b.ints(pads, 'pads')];
+    if (value !== null && value !== 0) ins.push(scalar(b, value, 'value', n.input(0)));
+    return b.node('Pad', ins, without(n.attrs, 'pads', 'value'), { name: 'Pad' }).outputs;
+  }
+  return n.inputs[3] && opset < 18 ? padAllAxes(b, n, opset) : null;
+}
+export function resizeRule(b: Builder, n: Node, opset: number): Value[] | null {
+  if (n.attrString('coordinate_transformation_mode', 'half_pixel') === 'half_pixel_symmetric' && opset < 19) {
+    throw new OpsetError(`Resize ${n.name}: coordinate mode half_pixel_symmetric needs opset ≥ 19`);
+  }
+  if (opset >= 18) return null;
+  if (n.attrInt('antialias', 0) !== 0) throw new OpsetError(`Resize ${n.name}: antialias needs opset ≥ 18`);
+  if (n.attrs['axes']) throw new OpsetError(`Resize ${n.name}: the axes attribute needs opset ≥ 18`);
+  if (n.attrString('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw new OpsetError(`Resize ${n.name}: keep_aspect_ratio_policy needs opset ≥ 18`);
+  if (!['antialias', 'keep_aspect_ratio_policy'].some((k) => n.attrs[k])) return null;
+  return b.node('Resize', n.inputs, without(n.attrs, 'antialias', 'keep_aspect_ratio_policy'), { name: 'Resize' }).outputs;
+}
+export function averagePoolRule(b: Builder, n: Node, opset: number): Value[] | null {
+  if (opset >= 19 || !n.attrs['dilations']) return null;
+  if (n.attrInts('dilations').some((d) => d !== 1)) throw new OpsetError(`AveragePool ${n.name}: dilations other than 1 need opset ≥ 19`);
+  return b.node('AveragePool', n.inputs, without(n.attrs, 'dilations'), { name: 'AveragePool' }).outputs;
+}
+export function castRule(b: Builder, n: Node, opset: number): Value[] | null {
+  return opset < 19 && n.attrs['saturate'] ? b.node('Cast', n.inputs, without(n.attrs, 'saturate'), { name: 'Cast' }).outputs : null;
+}
+export function groupNormRule(_b: Builder, n: Node, opset: number): Value[] | null {
+  if (opset < 21) throw new OpsetError(`GroupNormalization ${n.name} needs opset ≥ 21 (opset 18's version normalizes per group with per-group scale)`);
+  return null;
+}
+/** Reductions whose `axes` moved from attribute to input at opset 18 (ReduceSum moved at 13). */
+export function reduceRule(b: Builder, n: Node, opset: number): Value[] | null {
   if (opset >= 18 && n.attrs['axes']) return axesToInput(b, n);
   if (opset < 18 && n.inputs.length > 1 && n.inputs[1]) return inputToAttr(b, n, 'axes', opset);
   return null;
-}
-
-function ruleFor(op: string): Lowering | undefined {
-  return RULES[op] ?? (REDUCE_18.has(op) ? reduceRule : undefined);
 }
 
 /** Rewrites `g` in place so that every op is valid at `opset`. */
@@ -174,7 +174,7 @@ export function legalize(g: Graph, opset: number): void {
   while (work.length > 0) {
     const n = work.shift()!;
     if (!g.nodes.has(n) || n.domain) continue;
-    const rule = ruleFor(n.op);
+    const rule = n.domain ? undefined : getOp(n.op)?.opsets;
     if (!rule) continue;
     const before = new Set(g.nodes);
     const repl = rule(new Builder(g, n.name), n, opset);

@@ -4,7 +4,8 @@
  * Parse then serialize reproduces the bytes of a file vitx wrote.
  */
 import { type Attr, attr, Graph, type Value, type ValueType } from '../graph/ir.js';
-import { INFER, inferTypes } from '../graph/shapes.js';
+import { INFER, inferTypes, ShapeError } from '../graph/shapes.js';
+import { KnownValues, nameUnknownDims, unknownLike } from './known.js';
 import { BYTES_PER_ELEMENT, type DType, dtypeFromOnnx, Tensor } from '../graph/tensor.js';
 import { onnx, type OnnxNs, toBigInt, toNum } from './proto.js';
 
@@ -157,10 +158,12 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
   if (!opset) throw new OnnxParseError('model imports no default-domain opset');
   for (const kv of m.metadataProps ?? []) g.metadata.set(kv.key ?? '', kv.value ?? '');
 
+  const known = new KnownValues();
   const types = new Map<string, ValueType>();
   for (const vi of [...(gp.input ?? []), ...(gp.output ?? []), ...(gp.valueInfo ?? [])]) {
     const t = valueType(vi);
-    if (t && vi.name) types.set(vi.name, t);
+    // an output or value_info without a shape says nothing about the rank: inference decides
+    if (t && vi.name && (vi.type?.tensorType?.shape || gp.input?.includes(vi))) types.set(vi.name, t);
   }
   for (const t of gp.initializer ?? []) {
     if (!t.name) throw new OnnxParseError('initializer without a name');
@@ -187,19 +190,28 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     const outNames = np.output ?? [];
     const declared = outNames.map((n) => types.get(n) ?? null);
     let outTypes = declared;
-    if (Object.hasOwn(INFER, op) && !np.domain) {
-      // Inference from the inputs: fills values the file gives no type, and must agree with those it does.
+    if (np.domain) {
+      // a contrib op (com.microsoft ops in an onnxruntime-optimized file …): vitx's rules are for the default domain only
+      if (declared.some((t) => t === null)) {
+        const like = inputs.find((v) => v)?.type;
+        if (!like) throw new OnnxParseError(`${label}: no type for its outputs and no shape rule for ${np.domain}.${op}`);
+        outTypes = declared.map((t) => t ?? unknownLike(like));
+      }
+    } else if (Object.hasOwn(INFER, op)) {
+      // Inference from the inputs (with values known at read time: Constant nodes, shape chains) fills
+      // values the file gives no type, and must agree with those it does.
       const inferred = within(`${label} (${op})`, () => {
         try {
-          return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v?.constant ?? null })), attrs);
+          return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v ? known.valueOf(v) : null })), attrs);
         } catch (e) {
+          if (e instanceof ShapeError) throw new OnnxParseError(`${label} (${op}): ${e.message}`);
           if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
           // a shape rule that met inputs it does not expect (e.g. a rank it assumes): say so, not the JS text
           throw new OnnxParseError(`${label} (${op}): its inputs (${inputs.map((v) => (v ? typeText(v.type) : 'none')).join(', ')}) do not fit ${op}'s shape rule`);
         }
       });
       outTypes = declared.map((t, i) => {
-        const u = inferred[i];
+        const u = nameUnknownDims(inferred[i], outNames[i] ?? '');
         if (!u) throw new OnnxParseError(`${label} (${op}): output ${outNames[i]} has no type (the op gives ${inferred.length} outputs)`);
         if (t && !agrees(t, u)) throw new OnnxParseError(`${label} (${op}): the file types output ${outNames[i]} as ${typeText(t)} but its inputs give ${typeText(u)}`);
         return t ? merged(t, u) : u;
@@ -208,7 +220,8 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
       throw new OnnxParseError(`${label}: no type for its outputs and no shape rule for ${op}`);
     }
     for (const n of outNames) if (n && g.value(n)) throw new OnnxParseError(`value ${n} is defined twice`);
-    within(label, () => g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' }));
+    const node = within(label, () => g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' }));
+    known.add(node);
   }
   for (const vi of gp.output ?? []) {
     const v = g.value(vi.name ?? '');

@@ -5,6 +5,7 @@
  * in order of first use, value_info in node order, metadata sorted by key, raw little-endian tensor data.
  * Same graph in, same bytes out.
  */
+import { isUnknown } from '../graph/ops/infer-util.js';
 import type { Attr, Graph, Value } from '../graph/ir.js';
 import { ONNX_DTYPE, type Tensor } from '../graph/tensor.js';
 import { irVersionForOpset, onnx, type OnnxNs } from './proto.js';
@@ -72,7 +73,8 @@ export function toModelProto(g: Graph, o: SerializeOptions): OnnxNs.ModelProto {
   const outputs = new Set(g.outputs);
   const valueInfo: OnnxNs.IValueInfoProto[] = [];
   if (o.valueInfo ?? true) {
-    for (const n of nodes) for (const v of n.outputs) if (!outputs.has(v)) valueInfo.push({ name: v.name, type: typeProto(v) });
+    // dims the reader could not know ('?…', see onnx/known.ts) are not asserted to the runtime
+    for (const n of nodes) for (const v of n.outputs) if (!outputs.has(v) && !v.shape.some(isUnknown)) valueInfo.push({ name: v.name, type: typeProto(v) });
   }
   const domains = new Map<string, number>([['', o.opset]]);
   for (const n of nodes) if (n.domain && !domains.has(n.domain)) domains.set(n.domain, 1);

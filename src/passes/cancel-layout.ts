@@ -38,10 +38,12 @@
  */
 import { Builder } from '../graph/builder.js';
 import { attr, type Dim, type Node, type Shape, type Value } from '../graph/ir.js';
+import { opsWhere } from '../graph/ops/index.js';
 import { dimDiv, dimMul, sameDim } from '../graph/shapes.js';
 import { fail, type Fail, type Rule } from './driver.js';
 
-export const CHAIN_OPS = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+/** Pure relabellings of elements: the registry's `layout: 'chain'` entries (Reshape, Transpose, Flatten, (Un)Squeeze, Identity). */
+export const CHAIN_OPS = opsWhere((s) => s.layout === 'chain');
 
 type Step = { op: 'Reshape'; shape: Dim[] } | { op: 'Transpose'; perm: number[] };
 interface CancelLayout { chain: Node[]; input: Value; steps: Step[] }

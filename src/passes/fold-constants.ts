@@ -1,22 +1,39 @@
 /**
- * Constant folding: a node whose inputs are all constants is evaluated (graph/kernels.ts) and
- * replaced by initializers that keep the node's output names.
+ * Constant folding: a node whose inputs are all constants is evaluated (the op registry's folding
+ * kernels, graph/kernels.ts) and replaced by initializers that keep the node's output names. A
+ * node whose output depends only on its inputs' static shapes (Shape) folds from their types.
  *
  *   Before:  W ──Transpose──► Wt ──► MatMul(x, Wt)        After:  Wt (initializer) ──► MatMul(x, Wt)
+ *
+ * A kernel declines what it does not implement exactly (dtype, attribute value, out-of-range
+ * index); a folded tensor whose dtype or shape differs from the value it replaces is a bug and throws.
  */
 import type { Graph, Node, Value } from '../graph/ir.js';
 import { evaluate } from '../graph/kernels.js';
+import { getOp } from '../graph/ops/index.js';
+import { sameDim, shapeToString } from '../graph/shapes.js';
+import type { Tensor } from '../graph/tensor.js';
 import type { Pass, PassStats } from './driver.js';
 
-/** Ops never folded (their results would be much larger than their inputs, or random). */
-const KEEP = new Set(['Expand', 'RandomNormal', 'RandomUniform', 'Dropout']);
+export class FoldMismatchError extends Error {}
+
+function evaluateNode(n: Node): Tensor[] | null {
+  if (n.inputs.every((v) => v === null || v.isConstant)) return evaluate(n.op, n.inputs.map((v) => v?.constant ?? null), n.attrs);
+  return getOp(n.op)?.foldFromTypes?.(n.inputs.map((v) => v?.type ?? null), n.attrs) ?? null;
+}
 
 export function foldNode(g: Graph, n: Node): Value[] | null {
-  if (KEEP.has(n.op) || n.domain) return null;
-  if (!n.inputs.every((v) => v === null || v.isConstant)) return null;
+  if (n.domain || getOp(n.op)?.noFold) return null; // noFold: Expand (grows), Dropout, random ops
   if (n.outputs.some((o) => o.isGraphOutput)) return null;
-  const res = evaluate(n.op, n.inputs.map((v) => v?.constant ?? null), n.attrs);
+  const res = evaluateNode(n);
   if (!res) return null;
+  res.forEach((t, i) => {
+    const o = n.outputs[i];
+    // a symbolic dimension of the replaced value may become any number; a static one must match
+    if (!o || t.dtype !== o.dtype || t.shape.length !== o.shape.length || t.shape.some((d, j) => typeof o.shape[j] === 'number' && !sameDim(d, o.shape[j]!))) {
+      throw new FoldMismatchError(`folding ${n.op} ${n.name} gave ${t.dtype}${shapeToString(t.shape)} for ${o ? `${o.name}: ${o.dtype}${shapeToString(o.shape)}` : `output ${i}, which it does not have`}`);
+    }
+  });
   const names = n.outputs.map((o) => o.name);
   const consts = res.map((t, i) => g.addConstant(`${names[i]}__folded`, t));
   n.outputs.forEach((o, i) => o.replaceAllUsesWith(consts[i]!));

@@ -21,18 +21,13 @@
  */
 import { Builder } from '../graph/builder.js';
 import { attr, type Graph, type Node, type Value } from '../graph/ir.js';
+import { getOp, opsWhere } from '../graph/ops/index.js';
 import { type DType, floatToHalf, Tensor } from '../graph/tensor.js';
 
 export class Fp16Error extends Error {}
 
-export const KEEP_FP32: ReadonlySet<string> = new Set([
-  'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2',
-  'ReduceLogSum', 'ReduceLogSumExp', 'ReduceProd', 'GlobalAveragePool', 'GlobalLpPool',
-  'InstanceNormalization',
-]);
-
-/** Input slots that must stay float32 whatever the node computes in (Resize roi and scales). */
-const FIXED_F32: Readonly<Record<string, readonly number[]>> = { Resize: [1, 2] };
+/** Ops kept in float32: the registry's `fp16: 'fp32'` entries (src/graph/ops/*.ts). */
+export const KEEP_FP32: ReadonlySet<string> = opsWhere((s) => s.fp16 === 'fp32');
 
 const ONNX_FLOAT = 1, ONNX_HALF = 10;
 
@@ -154,7 +149,7 @@ export function toFloat16(g: Graph, o: Fp16Options = {}): Fp16Stats {
       if (half) { n.attrs['to'] = attr.int(ONNX_HALF); n.output.type = { ...n.output.type, dtype: 'float16' }; c.stats.half++; }
       continue;
     }
-    const fixed = FIXED_F32[n.op] ?? [];
+    const fixed = getOp(n.op)?.fixedF32 ?? []; // Resize roi and scales
     n.inputs.forEach((v, slot) => {
       if (!v || !isFloat(v.dtype)) return;
       n.setInput(slot, c.as(v, fixed.includes(slot) ? 'float32' : want));

@@ -9,6 +9,7 @@ import { deadCode } from '../passes/dce.js';
 import { rulePass } from '../passes/driver.js';
 import { reduceTransposeRank } from '../passes/rank.js';
 import { SIMPLIFY_RULES } from '../passes/simplify.js';
+import { opsWhere } from '../graph/ops/index.js';
 import { checkDtypes, checkDynamic, checkOps, checkRank } from './lint.js';
 import type { TargetProfile } from './profile.js';
 
@@ -16,15 +17,7 @@ import type { TargetProfile } from './profile.js';
  * Ops the CoreML EP's op-builder registry converts (onnxruntime
  * core/providers/coreml/builders/op_builder_factory.cc, 1.20–1.23).
  */
-export const COREML_OPS: ReadonlySet<string> = new Set([
-  'Sigmoid', 'Tanh', 'Relu', 'PRelu', 'LeakyRelu', 'Gelu', 'Erf', 'Reciprocal', 'Round', 'Sqrt',
-  'Add', 'Div', 'Mul', 'Max', 'Pow', 'Sub', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool',
-  'MaxPool', 'ReduceMean', 'ReduceMin', 'ReduceMax', 'ReduceProd', 'ReduceSum', 'BatchNormalization',
-  'GroupNormalization', 'InstanceNormalization', 'LayerNormalization', 'ArgMax', 'Cast', 'Clip',
-  'Concat', 'Conv', 'ConvTranspose', 'DepthToSpace', 'Flatten', 'Gather', 'Gemm', 'GridSample',
-  'LRN', 'MatMul', 'Pad', 'Reshape', 'Resize', 'Shape', 'Slice', 'Split', 'Softmax', 'Squeeze',
-  'Transpose', 'Unsqueeze',
-]);
+export const COREML_OPS: ReadonlySet<string> = opsWhere((s) => s.targets?.includes('coreml') ?? false);
 
 export const coreml: TargetProfile = {
   name: 'coreml',

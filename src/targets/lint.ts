@@ -3,6 +3,7 @@
  * the node (or value) it is about and a one-line message; `formatFinding` prints it on one line.
  * Checks look at the graph only, so no target runtime is needed.
  */
+import { getOp, opsWhere } from '../graph/ops/index.js';
 import type { Graph, Node, Value } from '../graph/ir.js';
 import { shapeToString } from '../graph/shapes.js';
 
@@ -72,11 +73,9 @@ export function checkShapeOps(g: Graph, severity: Severity, why: string): Findin
 }
 
 /** Inputs that must be initializers (shape-like operands), by op: input slots. */
-export const SHAPE_OPERANDS: Readonly<Record<string, readonly number[]>> = {
-  Reshape: [1], Expand: [1], Tile: [1], ConstantOfShape: [0], Squeeze: [1], Unsqueeze: [1],
-  Slice: [1, 2, 3, 4], Pad: [1, 2, 3], Split: [1], Resize: [1, 2, 3], TopK: [1], Range: [0, 1, 2],
-  ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], ReduceProd: [1], ReduceL2: [1],
-};
+export const SHAPE_OPERANDS: Readonly<Record<string, readonly number[]>> = Object.fromEntries(
+  [...opsWhere((s) => !!s.shapeOperands)].map((op) => [op, getOp(op)!.shapeOperands!]),
+); // the registry's `shapeOperands` (src/graph/ops/targets.ts)
 
 export function checkConstantOperands(g: Graph, severity: Severity, why: string): Finding[] {
   const out: Finding[] = [];

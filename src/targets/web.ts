@@ -4,6 +4,7 @@
  * warns about them. Opset 17 keeps GELU as Erf arithmetic (JSEP registers Gelu only in the
  * com.microsoft domain) and LayerNormalization as one op (JSEP kernel from opset 17).
  */
+import { opsWhere } from '../graph/ops/index.js';
 import { checkDtypes, checkOps } from './lint.js';
 import type { TargetProfile } from './profile.js';
 
@@ -11,19 +12,7 @@ import type { TargetProfile } from './profile.js';
  * ai.onnx ops with a JSEP WebGPU kernel (onnxruntime core/providers/js/js_execution_provider.cc and
  * js/web/lib/wasm/jsep/webgpu/op-resolve-rules.ts, checked against onnxruntime-web 1.30's bundle).
  */
-export const WEBGPU_OPS: ReadonlySet<string> = new Set([
-  'Abs', 'Acos', 'Acosh', 'Add', 'ArgMax', 'ArgMin', 'Asin', 'Asinh', 'Atan', 'Atanh', 'AveragePool',
-  'BatchNormalization', 'Cast', 'Ceil', 'Clip', 'Concat', 'Conv', 'ConvTranspose', 'Cos', 'Cosh',
-  'CumSum', 'DepthToSpace', 'Div', 'Einsum', 'Elu', 'Equal', 'Erf', 'Exp', 'Expand', 'Flatten',
-  'Floor', 'Gather', 'GatherElements', 'GatherND', 'Gemm', 'GlobalAveragePool', 'GlobalMaxPool',
-  'Greater', 'GreaterOrEqual', 'GridSample', 'HardSigmoid', 'If', 'InstanceNormalization',
-  'LayerNormalization', 'LeakyRelu', 'Less', 'LessOrEqual', 'Log', 'MatMul', 'MaxPool', 'Mul', 'Neg',
-  'Not', 'Pad', 'Pow', 'Range', 'Reciprocal', 'ReduceL1', 'ReduceL2', 'ReduceLogSum',
-  'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum',
-  'ReduceSumSquare', 'Relu', 'Reshape', 'Resize', 'ScatterND', 'Shape', 'Sigmoid', 'Sin', 'Sinh',
-  'Slice', 'Softmax', 'Split', 'Sqrt', 'Squeeze', 'Sub', 'Tan', 'Tanh', 'ThresholdedRelu', 'Tile',
-  'Transpose', 'Unsqueeze', 'Where',
-]);
+export const WEBGPU_OPS: ReadonlySet<string> = opsWhere((s) => s.targets?.includes('web') ?? false);
 
 export const web: TargetProfile = {
   name: 'web',

@@ -18,9 +18,10 @@ import { shapeToString } from '../graph/shapes.js';
 import type { Tensor } from '../graph/tensor.js';
 import { OnnxParseError, parseOnnx } from '../onnx/parse.js';
 import { serialize } from '../onnx/serialize.js';
-import { type Backend, type Feeds, firstLine } from '../runtime/backend.js';
+import { type Backend, firstLine } from '../runtime/backend.js';
 import { asNumbers, compareOutputs, compareTensors, type OutputComparison, type Tolerance } from './compare.js';
-import { readSignature, seededInputs, type Signature } from './inputs.js';
+import { readSignature, type Signature } from './inputs.js';
+import { type Matching, matchInterfaces } from './match.js';
 
 export interface NamedOp { name: string; op: string }
 export interface NodeChange { name: string; op: string; changes: string[] }
@@ -180,7 +181,7 @@ export interface DiffReport {
   a: string;
   b: string;
   structure: StructuralDiff;
-  numeric: { backend: string; seed: number; tolerance: Tolerance; outputs: OutputComparison[]; pass: boolean; error?: string };
+  numeric: { backend: string; seed: number; tolerance: Tolerance; outputs: OutputComparison[]; pass: boolean; error?: string; matching?: string[] };
   bisect?: BisectResult;
   /** Outputs within tolerance and the same interface (structure may differ). */
   equivalent: boolean;
@@ -200,14 +201,6 @@ function load(path: string, bytes: Uint8Array): Side {
     if (e instanceof OnnxParseError) throw new OnnxParseError(`${path}: ${e.message}`);
     throw e;
   }
-}
-
-function interfaceProblem(a: Side, b: Side): string | null {
-  const ia = a.sig.inputs.map((s) => `${s.name}:${s.dtype}[${s.shape.join(',')}]`).join(' ');
-  const ib = b.sig.inputs.map((s) => `${s.name}:${s.dtype}[${s.shape.join(',')}]`).join(' ');
-  if (ia !== ib) return `the files take different inputs (${ia} vs ${ib})`;
-  if (!a.sig.outputs.some((o) => b.sig.outputs.some((p) => p.name === o.name))) return 'the files have no output name in common';
-  return null;
 }
 
 function numel(v: Value, batch: number): number | null {
@@ -249,9 +242,12 @@ function withOutputs(s: Side, names: readonly string[]): Uint8Array {
   }
 }
 
-async function bisect(a: Side, b: Side, feeds: Feeds, o: DiffOptions, changedInits: ReadonlySet<string>): Promise<BisectResult> {
+async function bisect(a: Side, b: Side, m: Matching, o: DiffOptions, changedInits: ReadonlySet<string>): Promise<BisectResult> {
   const batch = o.batch ?? 1;
   const values = commonValues(a.graph, b.graph);
+  if (values.every((v) => b.graph.outputs.includes(v))) {
+    return { compared: 0, runs: 0, first: null, skipped: 'the files share no intermediate value names (written by different tools?), so there is nothing to bisect on; only the outputs were compared' };
+  }
   const limit = o.chunkBytes ?? 256 << 20;
   const chunks: Value[][] = [];
   let cur: Value[] = [], bytes = 0;
@@ -266,7 +262,7 @@ async function bisect(a: Side, b: Side, feeds: Feeds, o: DiffOptions, changedIni
   for (const [ci, chunk] of chunks.entries()) {
     o.onProgress?.(`bisect: comparing ${chunk.length} intermediate values (part ${ci + 1} of ${chunks.length})`);
     const names = chunk.map((v) => v.name);
-    const [ra, rb] = [await o.backend.run(withOutputs(a, names), feeds, names), await o.backend.run(withOutputs(b, names), feeds, names)];
+    const [ra, rb] = [await o.backend.run(withOutputs(a, names), m.feedsA, names), await o.backend.run(withOutputs(b, names), m.feedsB, names)];
     runs += 2;
     for (const v of chunk) {
       const c = compareTensors(v.name, rb[v.name], ra[v.name]!, o.tolerance);
@@ -289,18 +285,21 @@ export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { pa
   const structure = structuralDiff(A.graph, B.graph, { a: A.opset, b: B.opset });
   const seed = o.seed ?? 0;
   const numeric: DiffReport['numeric'] = { backend: o.backend.name, seed, tolerance: o.tolerance, outputs: [], pass: false };
-  const problem = interfaceProblem(A, B);
-  let feeds: Feeds | null = null;
-  if (problem) numeric.error = problem;
+  const matched = matchInterfaces(A.sig, B.sig, { seed, batch: o.batch ?? 1 });
+  let feeds: Matching | null = null;
+  if (typeof matched === 'string') numeric.error = matched;
   else {
-    feeds = seededInputs(A.sig, { seed, batch: o.batch ?? 1, maxBytes: o.maxInputBytes, what: a.path });
+    feeds = matched;
+    if (matched.notes.length) numeric.matching = matched.notes;
     try {
       o.onProgress?.(`running both files on ${o.backend.name}`);
-      const ra = await o.backend.run(A.bytes, feeds);
-      const rb = await o.backend.run(B.bytes, feeds);
-      const common = Object.fromEntries(Object.entries(ra).filter(([k]) => B.sig.outputs.some((s) => s.name === k)));
+      const ra = await o.backend.run(A.bytes, matched.feedsA);
+      const rb0 = await o.backend.run(B.bytes, matched.feedsB);
+      // b's outputs under the names of the a outputs they are compared with
+      const rb = Object.fromEntries(matched.outputs.filter(([, y]) => rb0[y]).map(([x, y]) => [x, rb0[y]!]));
+      const common = Object.fromEntries(matched.outputs.filter(([x]) => ra[x]).map(([x]) => [x, ra[x]!]));
       numeric.outputs = compareOutputs(rb, common, o.tolerance);
-      const onlyOne = [...A.sig.outputs.filter((s) => !(s.name in rb)), ...B.sig.outputs.filter((s) => !(s.name in ra))].map((s) => s.name);
+      const onlyOne = [...A.sig.outputs.filter((s) => !matched.outputs.some(([x]) => x === s.name)), ...B.sig.outputs.filter((s) => !matched.outputs.some(([, y]) => y === s.name))].map((s) => s.name);
       if (onlyOne.length) numeric.error = `outputs in only one file: ${onlyOne.join(', ')}`;
       numeric.pass = !numeric.error && numeric.outputs.every((c) => c.pass);
     } catch (e) {
