@@ -285,7 +285,7 @@ export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { pa
   const structure = structuralDiff(A.graph, B.graph, { a: A.opset, b: B.opset });
   const seed = o.seed ?? 0;
   const numeric: DiffReport['numeric'] = { backend: o.backend.name, seed, tolerance: o.tolerance, outputs: [], pass: false };
-  const matched = matchInterfaces(A.sig, B.sig, { seed, batch: o.batch ?? 1 });
+  const matched = matchInterfaces(A.sig, B.sig, { seed, batch: o.batch ?? 1, maxBytes: o.maxInputBytes, what: a.path });
   let feeds: Matching | null = null;
   if (typeof matched === 'string') numeric.error = matched;
   else {

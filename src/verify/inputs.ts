@@ -84,16 +84,21 @@ export function seededInputs(sig: Signature, o: { seed: number; batch: number; m
     if (e instanceof InputError && o.what) throw new InputError(`${o.what}: ${e.message}`);
     throw e;
   }
+  checkInputBudget(sig.inputs.map((s, i) => ({ name: s.name, dtype: s.dtype, dims: dims[i]! })), o);
+  return Object.fromEntries(sig.inputs.map((s, i) => [s.name, seededTensor(s.name, s.dtype, dims[i]!, o.seed)]));
+}
+
+/** Refuses, before anything is allocated, inputs whose total size is above `maxBytes` (--max-input-mb). */
+export function checkInputBudget(inputs: readonly { name: string; dtype: Signature['inputs'][number]['dtype']; dims: readonly number[] }[], o: { maxBytes?: number; what?: string }): void {
   const max = o.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   let total = 0;
-  for (const [i, s] of sig.inputs.entries()) {
-    total += dims[i]!.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype];
+  for (const s of inputs) {
+    total += s.dims.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype];
     if (total > max) {
       const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 0)} MB`;
-      throw new InputError(`${o.what ? `${o.what}: ` : ''}input ${s.name} ${s.dtype}[${dims[i]!.join(',')}] needs ${mb(total)} of inputs, more than the limit of ${mb(max)} (raise it with --max-input-mb)`);
+      throw new InputError(`${o.what ? `${o.what}: ` : ''}input ${s.name} ${s.dtype}[${s.dims.join(',')}] needs ${mb(total)} of inputs, more than the limit of ${mb(max)} (raise it with --max-input-mb)`);
     }
   }
-  return Object.fromEntries(sig.inputs.map((s, i) => [s.name, seededTensor(s.name, s.dtype, dims[i]!, o.seed)]));
 }
 
 /** Checks that given inputs (e.g. from a goldens file) fit the model's signature. */

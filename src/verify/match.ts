@@ -6,7 +6,7 @@
  * symbolic axis 0 in both.
  */
 import type { Feeds } from '../runtime/backend.js';
-import { type IoSpec, seededTensor, type Signature } from './inputs.js';
+import { checkInputBudget, type IoSpec, seededTensor, type Signature } from './inputs.js';
 
 export interface Matching {
   /** Feeds for a and for b: the same tensors under each file's input names. */
@@ -45,17 +45,22 @@ function unify(a: IoSpec, b: IoSpec, batch: number): number[] | string {
   return dims;
 }
 
-export function matchInterfaces(a: Signature, b: Signature, o: { seed: number; batch: number }): Matching | string {
+export function matchInterfaces(a: Signature, b: Signature, o: { seed: number; batch: number; maxBytes?: number; what?: string }): Matching | string {
   const notes: string[] = [];
   const ins = pair(a.inputs, b.inputs, 'inputs', notes);
   if (typeof ins === 'string') return ins;
   const outs = pair(a.outputs, b.outputs, 'outputs', notes);
   if (typeof outs === 'string') return outs;
   const feedsA: Feeds = {}, feedsB: Feeds = {};
+  const dims: number[][] = [];
   for (const [x, y] of ins) {
-    const dims = unify(x, y, o.batch);
-    if (typeof dims === 'string') return dims;
-    const t = seededTensor(x.name, x.dtype, dims, o.seed);
+    const d = unify(x, y, o.batch);
+    if (typeof d === 'string') return d;
+    dims.push(d);
+  }
+  checkInputBudget(ins.map(([x], i) => ({ name: x.name, dtype: x.dtype, dims: dims[i]! })), o); // before anything is allocated
+  for (const [i, [x, y]] of ins.entries()) {
+    const t = seededTensor(x.name, x.dtype, dims[i]!, o.seed);
     feedsA[x.name] = t;
     feedsB[y.name] = t;
   }

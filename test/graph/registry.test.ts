@@ -89,6 +89,8 @@ const CASES: Record<string, Case> = {
   ConstantOfShape: { inputs: [i64([2, 3])], attrs: { value: attr.tensor(Tensor.i64([7], [1])) } },
   Range: { inputs: [Tensor.scalarF32(1), Tensor.scalarF32(4), Tensor.scalarF32(0.7)] },
   GatherElements: { inputs: [s([3, 4]), i64([0, 2, 1, 1, 2, 0], [3, 2])], attrs: { axis: int(1) } },
+  TopK: { inputs: [s([2, 7]), i64([3])], attrs: { axis: int(1) }, outputs: 2 },
+  InstanceNormalization: { inputs: [s([2, 3, 4, 5]), s([3], 'g'), s([3], 'b')] },
 };
 
 const covered = opNames().filter((n) => getOp(n)!.infer || getOp(n)!.fold);
