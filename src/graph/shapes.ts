@@ -394,6 +394,10 @@ export const INFER: Record<string, InferFn> = {
     return [{ dtype: x.dtype, shape }];
   },
 
+  // QDQ (quant/qdq.ts): y has x's shape; Q's type is the zero point's (uint8 when absent), DQ's float32
+  QuantizeLinear: (ins) => [{ dtype: ins[2]?.type?.dtype ?? 'uint8', shape: t(ins, 0).shape }],
+  DequantizeLinear: (ins) => [{ dtype: t(ins, 1, 'scale').dtype, shape: t(ins, 0).shape }],
+
   Expand: (ins) => {
     const x = t(ins, 0);
     return [{ dtype: x.dtype, shape: broadcast(x.shape, constInts(ins, 1, 'Expand shape')) }];
