@@ -5,6 +5,7 @@ import { registerExport } from './export.js';
 import { registerInspect } from './inspect.js';
 import { registerList } from './list.js';
 import type { Io } from './main.js';
+import { registerQuantize } from './quantize.js';
 import { registerVerify } from './verify.js';
 
 export type RegisterCommand = (program: Command, io: Io, setCode: (code: number) => void) => void;
@@ -15,4 +16,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerInspect,
   registerVerify,
   registerDiff,
+  registerQuantize,
 ];

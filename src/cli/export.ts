@@ -13,11 +13,12 @@ import { countErrors, formatFinding, type TargetName } from '../targets/index.js
 import { checkWritable, readInput, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
 import { parseBatch, parseOpset, parsePrecision, parseSize, parseTarget } from './options.js';
+import { finishInt8, formatInt8Report, type Int8Flags, int8Options, quantizeWithReport } from './quantize.js';
 
-interface ExportFlags {
+interface ExportFlags extends Partial<Int8Flags> {
   output?: string; weights?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
-  dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
+  dtype: 'fp32' | 'fp16' | 'int8'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
 }
 
 export class LintFailure extends Error {}
@@ -32,8 +33,13 @@ function histogramLine(before: Map<string, number>, after: Map<string, number>):
 
 const total = (h: Map<string, number>) => [...h.values()].reduce((a, b) => a + b, 0);
 
+function parseDtype(v: string): 'fp32' | 'fp16' | 'int8' {
+  if (v !== 'fp32' && v !== 'fp16' && v !== 'int8') throw new UsageError(`--dtype must be fp32, fp16 or int8, got '${v}'`);
+  return v;
+}
+
 export function registerExport(program: Command, io: Io): void {
-  program
+  int8Options(program
     .command('export')
     .description('export a model as an optimized ONNX file')
     .argument('<model>', "model name (see 'vitx list')")
@@ -44,17 +50,22 @@ export function registerExport(program: Command, io: Io): void {
     .option('--size <H|HxW>', 'input size (default: the model\'s)', parseSize)
     .option('--no-optimize', 'write the train-time graph as built (no passes)')
     .option('--no-reparam', 'keep BatchNorms and multi-branch blocks (clean-up passes only)')
-    .option('--dtype <fp32|fp16>', 'weights and compute precision', parsePrecision('--dtype'), 'fp32')
+    .option('--dtype <fp32|fp16|int8>', 'weights and compute precision (int8: static QDQ, needs --calibration)', parseDtype, 'fp32')
     .option('--io <fp32|fp16>', 'input/output element type with --dtype fp16', parsePrecision('--io'), 'fp32')
     .option('--target <name>', 'deployment profile and lint: ort, tensorrt, coreml, web', parseTarget)
     .option('--external-data', 'weights in <output>.data next to the .onnx (automatic above 2 GB)')
-    .option('-q, --quiet', 'print nothing on success')
-    .action((model: string, f: ExportFlags) => {
+    .option('-q, --quiet', 'print nothing on success'))
+    .action(async (model: string, f: ExportFlags) => {
       const t0 = performance.now();
       const spec = getModel(model);
       const output = f.output ?? `${spec.name}.onnx`;
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (f.io === 'fp16' && f.dtype !== 'fp16') throw new UsageError('--io fp16 needs --dtype fp16');
+      const int8 = f.dtype === 'int8';
+      if (int8 && !f.calibration) throw new UsageError('--dtype int8 needs --calibration <folder of photos | file.npy>');
+      if (!int8 && (f.calibration || f.eval)) throw new UsageError('--calibration and --eval go with --dtype int8');
+      if (int8 && (f.target === 'coreml')) throw new UsageError('--dtype int8 supports --target ort, web or tensorrt');
+      if (int8 && f.externalData) throw new UsageError('--dtype int8 writes one file; --external-data is not supported with it');
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
@@ -63,12 +74,19 @@ export function registerExport(program: Command, io: Io): void {
       const r = exportModel(spec.name, {
         checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined,
         opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
-        dtype: f.dtype, io: f.io, target: f.target, externalData: f.externalData ? true : 'auto', dataLocation: basename(dataPath),
+        dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
       });
       const errors = countErrors(r.findings);
       if (errors > 0) {
         for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);
         throw new LintFailure(`${spec.name} does not pass the ${r.target} lint (${errors} error${errors === 1 ? '' : 's'} listed above); nothing written`);
+      }
+      let int8Text = '';
+      if (int8) {
+        const q = await quantizeWithReport(r.bytes, f as Int8Flags, { profile: f.target === 'web' || f.target === 'tensorrt' ? f.target : 'ort', arch: spec.name, io });
+        finishInt8(q.report, f as Int8Flags, output);
+        r.bytes = q.bytes;
+        int8Text = formatInt8Report(q.report);
       }
       writeAtomicMany(r.external ? [[dataPath, r.external.data], [output, [r.bytes]]] : [[output, [r.bytes]]]);
       if (f.quiet) return;
@@ -82,6 +100,7 @@ export function registerExport(program: Command, io: Io): void {
       const firedText = fired.length ? fired.join(', ') : 'none fired';
       io.out(`  passes   ${f.optimize ? firedText : fired.length ? `${firedText} (--no-optimize: target rewrites only)` : 'skipped (--no-optimize)'}\n`);
       if (r.fp16) io.out(`  dtype    fp16 (graph I/O ${f.io}): ${r.fp16.half} nodes in float16, ${r.fp16.keptFp32} kept in float32, ${r.fp16.casts} Casts\n`);
+      io.out(int8Text);
       if (r.external) io.out(`  data     ${dataPath} (${(r.external.dataBytes / 1e6).toFixed(1)} MB, ${r.external.tensors} tensors; keep it next to ${basename(output)})\n`);
       if (f.target) {
         const warnings = r.findings.filter((x) => x.severity === 'warning').length;
