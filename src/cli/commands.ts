@@ -1,5 +1,6 @@
 /** The command table: one import and one entry per command module. */
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerDiff } from './diff.js';
 import { registerExport } from './export.js';
 import { registerInspect } from './inspect.js';
@@ -17,4 +18,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerVerify,
   registerDiff,
   registerQuantize,
+  registerBench,
 ];
