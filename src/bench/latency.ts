@@ -13,7 +13,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Feeds } from '../runtime/backend.js';
+import type { Feeds, Outputs } from '../runtime/backend.js';
 import { dtypeFromOrt, loadOrt, ortType } from '../runtime/ort.js';
 import { prepareWebGpuEnv } from '../runtime/webgpu-env.js';
 
@@ -22,6 +22,8 @@ export type BenchEp = (typeof BENCH_EPS)[number];
 
 export interface TimedSession {
   run(feeds: Feeds): Promise<number>;
+  /** One run that returns the outputs (all, or `names`). */
+  infer(feeds: Feeds, names?: readonly string[]): Promise<Outputs>;
   /** With `profile`: onnxruntime's profiler events (chrome trace JSON), after the runs. */
   endProfiling(): Promise<ProfileEvent[]>;
   release(): Promise<void>;
@@ -29,7 +31,11 @@ export interface TimedSession {
 
 export interface ProfileEvent { cat: string; name: string; dur: number; args?: { op_name?: string } }
 
-export interface SessionOptions { threads?: number; profile?: boolean; optimizedModelFilePath?: string }
+export interface SessionOptions {
+  threads?: number; profile?: boolean; optimizedModelFilePath?: string;
+  /** Turn onnxruntime's graph optimizations off (default: on, as deployed). */
+  noOptimizations?: boolean;
+}
 
 let wasmThreads: number | null = null;
 
@@ -39,7 +45,7 @@ export async function openTimed(model: Uint8Array, ep: BenchEp, o: SessionOption
   if (ep === 'webgpu') prepareWebGpuEnv();
   const dir = o.profile ? mkdtempSync(join(tmpdir(), 'vitx-profile-')) : null;
   const s = await ort.InferenceSession.create(model, {
-    executionProviders: [ep], graphOptimizationLevel: 'all', intraOpNumThreads: o.threads ?? 0, interOpNumThreads: 1,
+    executionProviders: [ep], graphOptimizationLevel: o.noOptimizations ? 'disabled' : 'all', intraOpNumThreads: o.threads ?? 0, interOpNumThreads: 1,
     logSeverityLevel: 3, enableProfiling: Boolean(o.profile), profileFilePrefix: dir ? join(dir, 'ort') : undefined,
     ...(o.optimizedModelFilePath ? { optimizedModelFilePath: o.optimizedModelFilePath } : {}),
     extra: { session: { intra_op: { allow_spinning: '0' } } },
@@ -53,6 +59,14 @@ export async function openTimed(model: Uint8Array, ep: BenchEp, o: SessionOption
       const ms = performance.now() - t0;
       for (const v of Object.values(r)) dtypeFromOrt(v.type);
       return ms;
+    },
+    async infer(feeds, names) {
+      const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor(ortType(t.dtype) as 'float32', t.data as Float32Array, [...t.dims]);
+      const r = names ? await s.run(f, [...names]) : await s.run(f);
+      const out: Outputs = {};
+      for (const [k, v] of Object.entries(r)) out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as Float32Array };
+      return out;
     },
     async endProfiling() {
       if (!dir) return [];
@@ -72,7 +86,7 @@ async function openWasm(model: Uint8Array, o: SessionOptions): Promise<TimedSess
   wasmThreads ??= o.threads && o.threads > 0 ? o.threads : 1;
   ort.env.wasm.numThreads = wasmThreads;
   ort.env.logLevel = 'error';
-  const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', enableProfiling: Boolean(o.profile) });
+  const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: o.noOptimizations ? 'disabled' : 'all', enableProfiling: Boolean(o.profile) });
   return {
     async run(feeds) {
       const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
@@ -80,6 +94,14 @@ async function openWasm(model: Uint8Array, o: SessionOptions): Promise<TimedSess
       const t0 = performance.now();
       await s.run(f);
       return performance.now() - t0;
+    },
+    async infer(feeds, names) {
+      const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor(ortType(t.dtype) as 'float32', t.data as Float32Array, [...t.dims]);
+      const r = names ? await s.run(f, [...names]) : await s.run(f);
+      const out: Outputs = {};
+      for (const [k, v] of Object.entries(r)) out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as Float32Array };
+      return out;
     },
     async endProfiling() { return []; },
     release: () => s.release(),

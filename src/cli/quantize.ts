@@ -6,9 +6,8 @@
  */
 import type { Command } from 'commander';
 
-import { interleaved, latencyStats, type BenchEp } from '../bench/latency.js';
+import { interleaved, latencyStats, openTimed, type BenchEp } from '../bench/latency.js';
 import { parseOnnx } from '../onnx/parse.js';
-import { runOnnx } from '../runtime/ort.js';
 import { feedFor } from '../quant/calibrate.js';
 import { loadSamples, splitHeldOut, type Samples } from '../quant/data.js';
 import { fidelity, type FidelityReport } from '../quant/fidelity.js';
@@ -75,10 +74,8 @@ export async function quantizeWithReport(floatBytes: Uint8Array, f: Int8Flags, o
   const progress = o.io.isTTY && !f.quiet ? (s: string) => o.io.err(`\r${s}\x1b[K`) : undefined;
   const q = await quantizeOnnx(floatBytes, cal, { profile: o.profile, method: f.calibrationMethod, quantizeAttention: f.quantizeAttention, onProgress: progress });
   progress?.('fidelity on held-out inputs');
-  const run = (m: Uint8Array, feeds: Parameters<typeof runOnnx>[1], names?: readonly string[]) => runOnnx(m, feeds, { disableOptimizations: false, outputNames: names });
-  const plain = (m: Uint8Array, feeds: Parameters<typeof runOnnx>[1], names?: readonly string[]) => runOnnx(m, feeds, { outputNames: names });
-  const fid = await fidelity(floatBytes, q.bytes, held, run, plain);
   const ep: BenchEp = o.profile === 'web' ? 'wasm' : 'cpu';
+  const fid = await fidelity(floatBytes, q.bytes, held, (m) => openTimed(m, ep), (m) => openTimed(m, 'cpu', { noOptimizations: true }));
   progress?.(`latency on ${ep}`);
   const times = await interleaved([{ name: 'float32', model: floatBytes }, { name: 'int8', model: q.bytes }], feedFor(g, held, 0), ep, { runs: f.latencyRuns });
   if (progress) o.io.err('\r\x1b[K');
@@ -95,7 +92,7 @@ export function formatInt8Report(r: Int8Report): string {
   const lines = [
     `  int8     QDQ for ${r.profile}: ${r.quantized.weights} weights int8 per channel, ${r.quantized.activations} activations ${r.profile === 'tensorrt' ? 'int8' : 'uint8'} per tensor, ${r.quantized.biases} biases int32${r.quantized.reluFolded ? `, ${r.quantized.reluFolded} Relus folded into Q` : ''}`,
     `  calib    ${r.method} on ${r.calibration}`,
-    `  fidelity ${f.samples.length} held-out input${f.samples.length === 1 ? '' : 's'} (${r.heldOut}), output ${f.output} vs float32, worst sample:`,
+    `  fidelity ${f.samples.length} held-out input${f.samples.length === 1 ? '' : 's'} on ${r.latency.ep} (${r.heldOut}), output ${f.output} vs float32, worst sample:`,
     `           pearson ${f.worst.pearson.toFixed(4)}, cosine ${f.worst.cosine.toFixed(4)}, max rel error ${f.worst.maxRelError.toFixed(4)}` +
       (f.top1Agreement === null ? '' : `; top-1 agreement ${(100 * f.top1Agreement).toFixed(0)} %, top-5 ${(100 * f.top5Agreement!).toFixed(0)} %`),
   ];

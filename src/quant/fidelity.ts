@@ -15,8 +15,8 @@ import type { Graph, Value } from '../graph/ir.js';
 import { parseOnnx } from '../onnx/parse.js';
 import type { Feeds, Outputs } from '../runtime/backend.js';
 
-/** Runs a model once: the backend's run (optimizations as the caller chose). */
-export type Runner = (model: Uint8Array, feeds: Feeds, outputNames?: readonly string[]) => Promise<Outputs>;
+/** Opens a session on a model (optimizations as the caller chose); sessions are reused across samples. */
+export type Opener = (model: Uint8Array) => Promise<{ infer(feeds: Feeds, names?: readonly string[]): Promise<Outputs>; release(): Promise<void> }>;
 import { commonValues, withExtraOutputs } from '../verify/diff.js';
 import type { Samples } from './data.js';
 import { feedFor } from './calibrate.js';
@@ -62,22 +62,27 @@ export function compareRow(name: string, a: ArrayLike<number>, b: ArrayLike<numb
 }
 
 /**
- * Runs both files on every held-out sample with `run` and compares the first output; per-layer
- * errors run with `layerRun` (optimizations off, so that every named tensor exists).
+ * Runs both files on every held-out sample (sessions from `open`) and compares the first output;
+ * per-layer errors use `openLayers` (optimizations off, so that every named tensor exists).
  */
-export async function fidelity(floatModel: Uint8Array, int8Model: Uint8Array, heldOut: Samples, run: Runner, layerRun: Runner = run): Promise<FidelityReport> {
+export async function fidelity(floatModel: Uint8Array, int8Model: Uint8Array, heldOut: Samples, open: Opener, openLayers: Opener = open): Promise<FidelityReport> {
   const fg = parseOnnx(floatModel), qg = parseOnnx(int8Model);
   const out = fg.graph.outputs[0]!.name;
   const samples: SampleFidelity[] = [];
-  for (let i = 0; i < heldOut.data.length; i++) {
-    const feeds = feedFor(fg.graph, heldOut, i);
-    const a = (await run(floatModel, feeds, [out]))[out]!, b = (await run(int8Model, feeds, [out]))[out]!;
-    const cols = a.dims[a.dims.length - 1]!;
-    const row = (t: typeof a) => (t.data as Float32Array).subarray(0, cols); // sample i is row 0
-    samples.push(compareRow(heldOut.names[i]!, row(a), row(b), a.dims.length === 2 && cols >= 5));
+  const [sa, sb] = [await open(floatModel), await open(int8Model)];
+  try {
+    for (let i = 0; i < heldOut.data.length; i++) {
+      const feeds = feedFor(fg.graph, heldOut, i);
+      const a = (await sa.infer(feeds, [out]))[out]!, b = (await sb.infer(feeds, [out]))[out]!;
+      const cols = a.dims[a.dims.length - 1]!;
+      const row = (t: typeof a) => (t.data as Float32Array).subarray(0, cols); // sample i is row 0
+      samples.push(compareRow(heldOut.names[i]!, row(a), row(b), a.dims.length === 2 && cols >= 5));
+    }
+  } finally {
+    await sa.release(); await sb.release();
   }
   const agree = (k: 'top1' | 'top5') => (samples[0]?.[k] === null ? null : samples.filter((s) => s[k]).length / samples.length);
-  const layers = await layerErrors(fg.graph, fg.opset, qg.graph, qg.opset, feedFor(fg.graph, heldOut, 0), layerRun);
+  const layers = await layerErrors(fg.graph, fg.opset, qg.graph, qg.opset, feedFor(fg.graph, heldOut, 0), openLayers);
   return {
     output: out, samples,
     worst: {
@@ -89,14 +94,24 @@ export async function fidelity(floatModel: Uint8Array, int8Model: Uint8Array, he
   };
 }
 
-async function layerErrors(fg: Graph, fo: number, qg: Graph, qo: number, feeds: Feeds, run: Runner): Promise<FidelityReport['layers']> {
+async function layerErrors(fg: Graph, fo: number, qg: Graph, qo: number, feeds: Feeds, open: Opener): Promise<FidelityReport['layers']> {
   const values = commonValues(fg, qg);
   const errors = new Map<string, number>();
-  const chunk = 64;
-  for (let i = 0; i < values.length; i += chunk) {
-    const names = values.slice(i, i + chunk).map((v) => v.name);
-    const a = await run(withExtraOutputs(fg, fo, names), feeds, names);
-    const b = await run(withExtraOutputs(qg, qo, names), feeds, names);
+  const chunks: string[][] = [];
+  let cur: string[] = [], bytes = 0;
+  for (const v of values) {
+    const sz = 4 * v.shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
+    if (cur.length && bytes + sz > 256 << 20) { chunks.push(cur); cur = []; bytes = 0; }
+    cur.push(v.name); bytes += sz;
+  }
+  if (cur.length) chunks.push(cur);
+  const runOnce = async (m: Uint8Array, names: readonly string[]) => {
+    const s = await open(m);
+    try { return await s.infer(feeds, names); } finally { await s.release(); }
+  };
+  for (const names of chunks) {
+    const a = await runOnce(withExtraOutputs(fg, fo, names), names);
+    const b = await runOnce(withExtraOutputs(qg, qo, names), names);
     for (const n of names) {
       const x = a[n]!.data as Float32Array, y = b[n]!.data as Float32Array;
       let num = 0, den = 0;
