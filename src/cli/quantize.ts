@@ -98,13 +98,17 @@ export function formatInt8Report(r: Int8Report): string {
   ];
   const w = f.layers.worst[0];
   if (w) lines.push(`  layers   ${f.layers.compared} compared; loses most: ${w.node} (${w.op}) relative error ${w.error.toFixed(4)} (+${w.added.toFixed(4)} over its inputs)`);
-  lines.push(`  latency  ${r.latency.ep}: float32 ${r.latency.float32Ms.toFixed(2)} ms, int8 ${r.latency.int8Ms.toFixed(2)} ms (${r.latency.ratio.toFixed(2)}×, median of ${r.latency.runs} interleaved runs)`);
+  lines.push(`  latency  ${r.latency.ep}: float32 ${r.latency.float32Ms.toFixed(2)} ms, int8 ${r.latency.int8Ms.toFixed(2)} ms (${r.latency.ratio.toFixed(2)}×, median of ${r.latency.runs} interleaved runs)` +
+    (r.profile === 'tensorrt' ? '; tensorrt placement: not TensorRT\'s latency, no refusal' : ''));
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes the report JSON (if asked) and refuses a slower int8 file unless --force. */
+/**
+ * Writes the report JSON (if asked) and refuses a slower int8 file unless --force. The tensorrt
+ * profile is exempt: its QDQ placement is for TensorRT, which fuses it; onnxruntime CPU does not.
+ */
 export function finishInt8(r: Int8Report, f: Int8Flags, output: string): void {
-  const slower = r.latency.int8Ms > r.latency.float32Ms;
+  const slower = r.profile !== 'tensorrt' && r.latency.int8Ms > r.latency.float32Ms;
   r.written = !slower || Boolean(f.force);
   if (f.json) writeAtomic(f.json, [new TextEncoder().encode(`${JSON.stringify(r, null, 1)}\n`)]);
   if (!r.written) {

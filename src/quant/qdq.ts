@@ -5,7 +5,9 @@
  *   q = clamp(round(x / s) + z, qmin, qmax),   x̂ = (q − z) · s
  *
  * Weights (Conv, Gemm, MatMul with a constant 2-D B): int8, symmetric per output channel,
- * s_c = max|W_c| / 127, z = 0 (Conv axis 0; MatMul B[K, N] axis 1; Gemm B axis 0 with transB=1).
+ * s_c = max|W_c| / 127, z = 0 (Conv axis 0; MatMul B[K, N] axis 1; Gemm B axis 0 with transB=1);
+ * web: the same levels as uint8 with z = 128. Depthwise Convs above 3×3 stay float (no fast
+ * integer kernel in onnxruntime: FastViT's 7×7 ran 3× slower quantized).
  * Conv / Gemm biases: int32 with s = s_x · s_c, z = 0 (what QLinearConv / QGemm take).
  *
  * Activations (per tensor, range [lo, hi] from calibrate.ts):
@@ -106,6 +108,14 @@ export function calibrationValues(plan: QdqPlan): Value[] {
 
 interface QParams { scale: number; zero: number; dtype: 'uint8' | 'int8' }
 
+/**
+ * Weight element type per profile. web: uint8 (z = 128); onnxruntime-web ran u8-weight files
+ * faster than s8 in 3 of 3 interleaved measurements (mobileone_s0, fastvit_t8; README "int8").
+ */
+export function weightType(profile: QuantProfile): 'int8' | 'uint8' {
+  return profile === 'web' ? 'uint8' : 'int8';
+}
+
 export function activationParams(r: Range, profile: QuantProfile): QParams {
   if (profile === 'tensorrt') {
     const a = Math.max(Math.abs(r.lo), Math.abs(r.hi));
@@ -116,20 +126,25 @@ export function activationParams(r: Range, profile: QuantProfile): QParams {
   return { scale, zero: Math.min(255, Math.max(0, Math.round(-lo / scale))), dtype: 'uint8' };
 }
 
-/** Per-channel symmetric int8 weights: values, scales (one per channel along `axis`). */
-export function quantizeWeight(w: Tensor, axis: number): { q: Tensor; scales: Float32Array } {
+/**
+ * Per-channel symmetric weights: values, scales (one per channel along `axis`). int8 (z = 0), or
+ * uint8 with z = 128 (the same 255 levels shifted: q_u8 = q_s8 + 128) for backends whose integer
+ * kernels want unsigned weights.
+ */
+export function quantizeWeight(w: Tensor, axis: number, dtype: 'int8' | 'uint8' = 'int8'): { q: Tensor; scales: Float32Array } {
   const shape = w.shape, data = w.data as Float32Array;
   const c = shape[axis]!;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const amax = new Float64Array(c);
   for (let i = 0; i < data.length; i++) { const ch = Math.floor(i / inner) % c; amax[ch] = Math.max(amax[ch]!, Math.abs(data[i]!)); }
   const scales = Float32Array.from(amax, (a) => (a > 0 ? a / 127 : 1));
-  const q = new Int8Array(data.length);
+  const shift = dtype === 'uint8' ? 128 : 0;
+  const q = dtype === 'uint8' ? new Uint8Array(data.length) : new Int8Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const ch = Math.floor(i / inner) % c;
-    q[i] = Math.max(-127, Math.min(127, Math.round(data[i]! / scales[ch]!)));
+    q[i] = Math.max(-127, Math.min(127, Math.round(data[i]! / scales[ch]!))) + shift;
   }
-  return { q: new Tensor('int8', shape, q), scales };
+  return { q: new Tensor(dtype, shape, q), scales };
 }
 
 function zeroTensor(dtype: 'uint8' | 'int8' | 'int32', n: number | null, v = 0): Tensor {
@@ -158,11 +173,12 @@ export function applyQdq(g: Graph, plan: QdqPlan, ranges: ReadonlyMap<string, Ra
   for (const n of plan.nodes) {
     const { slot, axis } = weightOf(n)!;
     const w = n.input(slot);
-    const { q, scales } = quantizeWeight(w.constant!, axis);
+    const wt = weightType(profile);
+    const { q, scales } = quantizeWeight(w.constant!, axis, wt);
     const c = scales.length;
     const wq = g.addConstant(`${w.name}_quantized`, q);
     const ws = g.addConstant(`${w.name}_scale`, new Tensor('float32', [c], scales));
-    const wz = g.addConstant(`${w.name}_zero_point`, zeroTensor('int8', c));
+    const wz = g.addConstant(`${w.name}_zero_point`, zeroTensor(wt, c, wt === 'uint8' ? 128 : 0));
     const dq = g.addNode('DequantizeLinear', [wq, ws, wz], [{ dtype: 'float32', shape: w.shape }], { name: `${w.name}_DequantizeLinear`, attrs: { axis: attr.int(axis) }, outputNames: [`${w.name}_dequantized`] });
     n.setInput(slot, dq.output);
     if (w.uses.size === 0 && !w.isGraphOutput) g.removeInitializer(w);
