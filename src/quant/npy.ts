@@ -28,7 +28,8 @@ export function readNpy(bytes: Uint8Array, name: string): NpyArray {
   const esize = descr === '<f4' ? 4 : 8;
   const off = hstart + hlen;
   if (!Number.isSafeInteger(n * esize) || bytes.length - off !== n * esize) fail(`shape (${shape.join(', ')}) needs ${n * esize} data bytes, the file has ${bytes.length - off}`);
-  const copy = bytes.slice(off, off + n * esize);
+  const copy = new Uint8Array(n * esize); // a copy at offset 0: aligned, and not a view of a pooled Buffer
+  copy.set(bytes.subarray(off, off + n * esize));
   const data = esize === 4 ? new Float32Array(copy.buffer) : Float32Array.from(new Float64Array(copy.buffer));
   return { shape, data };
 }
