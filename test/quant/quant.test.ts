@@ -4,7 +4,8 @@
  * QDQ graphs against onnxruntime (emulated QDQ with optimizations off vs its fused integer kernels),
  * the Relu fold against an explicit Relu, and determinism.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTimed } from '../../src/bench/latency.js';
@@ -155,11 +156,13 @@ describe('QDQ graphs on onnxruntime', () => {
     const x = { x: { dtype: 'float32' as const, dims: [1, 4, 8, 8], data: seeded([1, 4, 8, 8], 'eval').data as Float32Array } };
     const ref = (await runOnnx(fp32, x))['c3']!.data as Float32Array;
     const emulated = (await runOnnx(q.bytes, x))['c3']!.data as Float32Array;
-    const opt = join(ROOT, 'node_modules', '.vitx-qdq-opt.onnx');
+    const dir = mkdtempSync(join(tmpdir(), 'vitx-qdq-'));
+    const opt = join(dir, 'optimized.onnx');
     const s = await openTimed(q.bytes, 'cpu', { optimizedModelFilePath: opt });
     const fused = (await s.infer(x))['c3']!.data as Float32Array;
     await s.release();
     const fusedOps = opsOf(readFileSync(opt));
+    rmSync(dir, { recursive: true, force: true });
     expect(fusedOps.get('QLinearConv')).toBe(2); // c3 writes the float graph output: no Q after it, so it stays a Conv
     expect(fusedOps.get('QLinearAdd')).toBe(1);
     const amax = Math.max(...ref.map(Math.abs));
