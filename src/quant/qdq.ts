@@ -7,7 +7,8 @@
  * Weights (Conv, Gemm, MatMul with a constant 2-D B): int8, symmetric per output channel,
  * s_c = max|W_c| / 127, z = 0 (Conv axis 0; MatMul B[K, N] axis 1; Gemm B axis 0 with transB=1);
  * web: the same levels as uint8 with z = 128. Depthwise Convs above 3×3 stay float (no fast
- * integer kernel in onnxruntime: FastViT's 7×7 ran 3× slower quantized).
+ * integer kernel in onnxruntime: FastViT's 7×7 ran 3× slower quantized), and for ort / web so does
+ * every op with a dot product shorter than MIN_REDUCTION.
  * Conv / Gemm biases: int32 with s = s_x · s_c, z = 0 (what QLinearConv / QGemm take).
  *
  * Activations (per tensor, range [lo, hi] from calibrate.ts):
@@ -45,22 +46,35 @@ export interface QdqPlan {
 const isFloat = (v: Value | null): v is Value => v !== null && v.dtype === 'float32';
 const isActivation = (v: Value | null): v is Value => isFloat(v) && !v.isConstant;
 
-/** Which input holds the constant weight, and the per-channel axis of that weight. */
-function weightOf(n: Node): { slot: number; axis: number } | null {
+/**
+ * ort / web: ops whose dot products are shorter than this (K = C_in/group·kh·kw, or a MatMul's
+ * inner dimension) stay float: they are memory-bound, and the Q/DQ around them cost more than the
+ * integer kernel saves. Measured on CPU time per run, interleaved (mobilevit_xxs, fastvit_t8,
+ * edgevit_xxs, mobileone_s0): K ≥ 64 gave 0.93 / 0.90 / 0.81 / 0.72 × float32 against 1.15 /
+ * 1.15 / 0.92 / 0.67 × with every op quantized; 128 was the same, 256 slightly worse.
+ */
+export const MIN_REDUCTION = 64;
+
+/** Which input holds the constant weight, the per-channel axis and the dot-product length K. */
+function weightOf(n: Node): { slot: number; axis: number; k: number } | null {
   const w = n.inputs[1];
   if (!w?.isConstant || w.dtype !== 'float32') return null;
-  if (n.op === 'Conv' && w.shape.length >= 3) {
+  const dims = w.shape.map(Number);
+  if (n.op === 'Conv' && dims.length >= 3) {
     // depthwise kernels above 3×3: onnxruntime's QLinearConv has no fast path (measured 3× slower on FastViT)
-    const depthwise = n.attrInt('group', 1) > 1 && w.shape[1] === 1;
-    if (depthwise && w.shape.slice(2).reduce<number>((a, b) => a * Number(b), 1) > 9) return null;
-    return { slot: 1, axis: 0 };
+    const depthwise = n.attrInt('group', 1) > 1 && dims[1] === 1;
+    if (depthwise && dims.slice(2).reduce((a, b) => a * b, 1) > 9) return null;
+    return { slot: 1, axis: 0, k: dims.slice(1).reduce((a, b) => a * b, 1) };
   }
-  if (n.op === 'MatMul' && w.shape.length === 2) return { slot: 1, axis: 1 };
-  if (n.op === 'Gemm' && w.shape.length === 2 && n.attrInt('transA', 0) === 0) return { slot: 1, axis: n.attrInt('transB', 0) === 1 ? 0 : 1 };
+  if (n.op === 'MatMul' && dims.length === 2) return { slot: 1, axis: 1, k: dims[0]! };
+  if (n.op === 'Gemm' && dims.length === 2 && n.attrInt('transA', 0) === 0) {
+    const transB = n.attrInt('transB', 0) === 1;
+    return { slot: 1, axis: transB ? 0 : 1, k: transB ? dims[1]! : dims[0]! };
+  }
   return null;
 }
 
-export function planQdq(g: Graph, profile: QuantProfile, o: { quantizeAttention?: boolean } = {}): QdqPlan {
+export function planQdq(g: Graph, profile: QuantProfile, o: { quantizeAttention?: boolean; minReduction?: number } = {}): QdqPlan {
   g.topoSort();
   const nodes: Node[] = [];
   const want = new Set<Value>();
@@ -68,7 +82,8 @@ export function planQdq(g: Graph, profile: QuantProfile, o: { quantizeAttention?
   const folded: Node[] = [];
   const withOutputs = profile !== 'tensorrt';
   for (const n of g.nodes) {
-    const w = weightOf(n);
+    let w = weightOf(n);
+    if (w && profile !== 'tensorrt' && w.k < (o.minReduction ?? MIN_REDUCTION)) w = null;
     const attention = n.op === 'MatMul' && !w && o.quantizeAttention && isActivation(n.inputs[0] ?? null) && isActivation(n.inputs[1] ?? null);
     if (!w && !attention) continue;
     if (!isActivation(n.inputs[0] ?? null)) continue;
@@ -123,7 +138,8 @@ export function activationParams(r: Range, profile: QuantProfile): QParams {
   }
   const lo = Math.min(r.lo, 0), hi = Math.max(r.hi, 0);
   const scale = hi > lo ? Math.fround((hi - lo) / 255) : 1;
-  return { scale, zero: Math.min(255, Math.max(0, Math.round(-lo / scale))), dtype: 'uint8' };
+  const zero = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+  return { scale, zero, dtype: 'uint8' };
 }
 
 /**

@@ -28,7 +28,8 @@ describe('vitx quantize', () => {
     const j = JSON.parse(readFileSync(json, 'utf8'));
     expect(j.written).toBe(true);
     expect(j.fidelity.samples).toHaveLength(4);
-    expect(j.quantized.weights).toBe(44);
+    expect(j.quantized.weights).toBeGreaterThan(10);
+    expect(r.stdout).toContain(`: ${j.quantized.weights} weights int8 per channel`);
     expect(readFileSync(out).byteLength).toBeLessThan(readFileSync(fp32).byteLength / 2);
   }, 60_000);
 

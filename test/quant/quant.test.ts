@@ -148,7 +148,7 @@ const opsOf = (bytes: Uint8Array) => {
 describe('QDQ graphs on onnxruntime', () => {
   it('places pairs where onnxruntime fuses QLinearConv / QLinearAdd; fused ≈ emulated; folds Relus', async () => {
     const fp32 = convNet();
-    const q = await quantizeOnnx(fp32, samples(6, 'cal'));
+    const q = await quantizeOnnx(fp32, samples(6, 'cal'), { minReduction: 0 });
     expect(q.stats).toEqual({ activations: 4, weights: 3, biases: 3, reluFolded: 2 }); // x, c1, c2, residual (c3 is the output)
     const h = opsOf(q.bytes);
     expect(h.get('Relu')).toBeUndefined();
@@ -173,7 +173,7 @@ describe('QDQ graphs on onnxruntime', () => {
   });
 
   it('the folded Relu is exact: an explicit Relu after each folded pair changes nothing', async () => {
-    const q = await quantizeOnnx(convNet(), samples(6, 'cal'));
+    const q = await quantizeOnnx(convNet(), samples(6, 'cal'), { minReduction: 0 });
     const g = parseOnnx(q.bytes).graph;
     for (const name of ['c1_dequantized', 'c2_dequantized']) {
       const dq = g.value(name)!;
@@ -188,7 +188,7 @@ describe('QDQ graphs on onnxruntime', () => {
   });
 
   it('is deterministic: same inputs, same bytes', async () => {
-    const [a, b] = [await quantizeOnnx(convNet(), samples(3, 'cal')), await quantizeOnnx(convNet(), samples(3, 'cal'))];
+    const [a, b] = [await quantizeOnnx(convNet(), samples(3, 'cal'), { minReduction: 0 }), await quantizeOnnx(convNet(), samples(3, 'cal'), { minReduction: 0 })];
     expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
   });
 
@@ -200,16 +200,17 @@ describe('QDQ graphs on onnxruntime', () => {
     const r = g.addNode('Relu', [q], [{ dtype: 'float32', shape: [4, 8] }], { name: 'act' }).output;
     const kt = g.addNode('Transpose', [q], [{ dtype: 'float32', shape: [8, 4] }], { name: 'kt', attrs: { perm: attr.ints([1, 0]) } }).output;
     g.outputs.push(g.addNode('MatMul', [r, kt], [{ dtype: 'float32', shape: [4, 4] }], { name: 'scores' }).output);
-    const p = planQdq(g, 'ort');
+    const p = planQdq(g, 'ort', { minReduction: 0 });
     expect(p.nodes.map((n) => n.name)).toEqual(['proj']);
     expect(p.folded).toEqual([]); // proj's output also feeds kt
     const h = new Graph('out');
     const hx = h.addInput('x', { dtype: 'float32', shape: [4, 8] });
     const hy = h.addNode('MatMul', [hx, h.addInitializer('w', seeded([8, 8], 'w'))], [{ dtype: 'float32', shape: [4, 8] }], { name: 'proj' }).output;
     h.outputs.push(h.addNode('Relu', [hy], [{ dtype: 'float32', shape: [4, 8] }], { name: 'act' }).output);
-    expect(planQdq(h, 'ort').folded).toEqual([]); // the Relu's output is the graph output
+    expect(planQdq(h, 'ort', { minReduction: 0 }).folded).toEqual([]); // the Relu's output is the graph output
     expect(p.tensors.map((t) => t.name)).toEqual(['x', 'proj']);
-    expect(planQdq(g, 'ort', { quantizeAttention: true }).tensors.map((t) => t.name)).toEqual(['x', 'proj', 'act', 'kt']);
+    expect(planQdq(g, 'ort', { quantizeAttention: true, minReduction: 0 }).tensors.map((t) => t.name)).toEqual(['x', 'proj', 'act', 'kt']);
     expect(planQdq(g, 'tensorrt').tensors.map((t) => t.name)).toEqual(['x']);
+    expect(planQdq(g, 'ort').nodes).toEqual([]); // K = 8 < MIN_REDUCTION: memory-bound, stays float
   });
 });
