@@ -12,6 +12,7 @@ import { detectCheckpointForm } from './weights/forms.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
+import { contribGelu } from './passes/contrib-gelu.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 
 export const DEFAULT_OPSET = 17;
@@ -120,6 +121,8 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
+  // onnxruntime contrib fusions: only with an explicit --target ort, float32, below opset 20 (passes/contrib-gelu.ts)
+  if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32' && opset < 20) passes = [...passes, ...optimize(g, { passes: [contribGelu], verifyEach: o.verifyEach }).passes];
   let fp16: Fp16Stats | null = null;
   if (o.dtype === 'fp16') fp16 = toFloat16(g, { io: o.io, opset });
   if (o.target) g.metadata.set('vitx.target', target.name);

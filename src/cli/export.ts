@@ -74,7 +74,7 @@ export function registerExport(program: Command, io: Io): void {
       const r = exportModel(spec.name, {
         checkpoint, checkpointName: f.weights ? basename(f.weights) : undefined,
         opset: f.opset, batch: f.batch, size: f.size, optimize: f.optimize, reparam: f.reparam,
-        dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
+        dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
       });
       const errors = countErrors(r.findings);
       if (errors > 0) {
