@@ -34,7 +34,7 @@ function histogramLine(before: Map<string, number>, after: Map<string, number>):
 const total = (h: Map<string, number>) => [...h.values()].reduce((a, b) => a + b, 0);
 
 function parseDtype(v: string): 'fp32' | 'fp16' | 'int8' {
-  if (v !== 'fp32' && v !== 'fp16' && v !== 'int8') throw new UsageError(`--dtype must be fp32, fp16 or int8, got '${v}'`);
+  if (v !== 'fp32' && v !== 'fp16' && v !== 'int8') throw new UsageError(`--dtype must be fp32 or fp16, got '${v}' (or int8, with --calibration)`);
   return v;
 }
 

@@ -56,7 +56,7 @@ describe('vitx quantize', () => {
     [['quantize', 'PLACEHOLDER', '--calibration', 'WRONGNPY'], 1, /shape \(2, 3, 8, 8\) does not match the model input \[N, 3, 224, 224\]/],
     [['quantize', 'PLACEHOLDER', '--calibration', 'BADIMG'], 1, /image .*broken\.jpg: cannot decode/],
     [['export', 'mobileone_s0', '--dtype', 'int8'], 2, /--dtype int8 needs --calibration/],
-    [['export', 'mobileone_s0', '--dtype', 'int4'], 2, /--dtype must be fp32, fp16 or int8/],
+    [['export', 'mobileone_s0', '--dtype', 'int4'], 2, /--dtype must be fp32 or fp16, got 'int4' \(or int8, with --calibration\)/],
   ] as const)('bad input %j → exit %i, one line', (args, code, msg) => {
     writeFileSync(join(dir, 'bad.npy'), 'not numpy');
     const npy = join(dir, 'wrong.npy');
