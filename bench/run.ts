@@ -54,12 +54,12 @@ const WASM = process.env['VITX_BENCH_WASM'] !== '0';
 const INT8 = process.env['VITX_BENCH_INT8'] !== '0';
 const median = (t: readonly number[]) => latencyStats(t, 1).p50;
 
-/** int8 vs float32 (vitx files), interleaved on `ep`: [fp32 ms, int8 ms]. */
-async function int8Latency(fp32: Uint8Array, int8: Uint8Array, dims: number[], ep: 'cpu' | 'wasm'): Promise<[number, number]> {
+/** Files timed interleaved on `ep` (medians in ms, in the order given). */
+async function interleavedLatency(models: readonly Uint8Array[], dims: number[], ep: 'cpu' | 'wasm'): Promise<number[]> {
   const feeds = { input: { dtype: 'float32' as const, dims, data: recipeInput(dims) } };
   const runs = ep === 'wasm' ? Math.max(3, Math.round(RUNS / 4)) : RUNS;
-  const t = await interleaved([{ name: 'fp32', model: fp32 }, { name: 'int8', model: int8 }], feeds, ep, { runs, warmup: ep === 'wasm' ? 1 : WARMUP, threads: ep === 'cpu' ? 2 : 1 });
-  return [median(t.get('fp32')!), median(t.get('int8')!)];
+  const t = await interleaved(models.map((model, i) => ({ name: String(i), model })), feeds, ep, { runs, warmup: ep === 'wasm' ? 1 : WARMUP, threads: ep === 'cpu' ? 2 : 1 });
+  return models.map((_, i) => median(t.get(String(i))!));
 }
 
 /** Roofline: a [n, n] × [n, n] MatMul in float32 and in QDQ int8 (u8 × s8), GFLOP/s = 2n³ / t. */
@@ -91,7 +91,7 @@ async function roofline(n = 2048): Promise<{ fp32: number; int8: number }> {
 const nodes = (h: Map<string, number>) => [...h.values()].reduce((a, b) => a + b, 0);
 const ms = (x: number) => x.toFixed(x < 10 ? 2 : 1);
 
-interface Row { model: string; exportS: number; nodesTrain: number; nodesOpt: number; bnTrain: number; bnOpt: number; lat: number[]; cpu8?: [number, number]; wasm8?: [number, number] }
+interface Row { model: string; exportS: number; nodesTrain: number; nodesOpt: number; bnTrain: number; bnOpt: number; lat: number[]; fused?: [number, number]; cpu8?: [number, number]; wasm8?: [number, number] }
 
 async function main(): Promise<void> {
   const wanted = [...process.argv.slice(2), ...(process.env['VITX_BENCH_MODELS'] ?? '').split(',').filter(Boolean)];
@@ -111,15 +111,21 @@ async function main(): Promise<void> {
       model: spec.name, exportS, nodesTrain: nodes(train.nodesAfter), nodesOpt: nodes(opt.nodesAfter),
       bnTrain: train.nodesAfter.get('BatchNormalization') ?? 0, bnOpt: opt.nodesAfter.get('BatchNormalization') ?? 0, lat,
     };
+    // --target ort (contrib fusions) and int8 as `vitx export --dtype int8` writes it, interleaved with the default file
+    const ortFile = exportModel(spec.name, { target: 'ort' });
     if (INT8) {
       const chw = [3, dims[2]!, dims[3]!] as [number, number, number];
       const cal = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'calibration'), chw, preprocessCfg(spec.name, [dims[2]!, dims[3]!]), 'calibration');
-      const q = await quantizeOnnx(opt.bytes, cal);
-      (row as Row).cpu8 = await int8Latency(opt.bytes, q.bytes, dims, 'cpu');
+      const q = await quantizeOnnx(ortFile.bytes, cal);
+      const [fp32, fused, int8] = await interleavedLatency([opt.bytes, ortFile.bytes, q.bytes], dims, 'cpu');
+      (row as Row).fused = [fp32!, fused!];
+      (row as Row).cpu8 = [fp32!, int8!];
       if (WASM) {
         const web = await quantizeOnnx(opt.bytes, cal, { profile: 'web' });
-        (row as Row).wasm8 = await int8Latency(opt.bytes, web.bytes, dims, 'wasm');
+        (row as Row).wasm8 = await interleavedLatency([opt.bytes, web.bytes], dims, 'wasm') as [number, number];
       }
+    } else {
+      (row as Row).fused = await interleavedLatency([opt.bytes, ortFile.bytes], dims, 'cpu') as [number, number];
     }
     rows.push(row);
     process.stderr.write(`${spec.name}: export ${exportS.toFixed(2)} s, nodes ${row.nodesTrain}→${row.nodesOpt}, CPU ${ms(lat[0]!)}→${ms(lat[1]!)} ms\n`);
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
   const roof = await roofline();
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const ratio = (p?: [number, number]) => (p ? `${ms(p[0])} → ${ms(p[1])} (${(p[1] / p[0]).toFixed(2)}×)` : '—');
-  const geo = (k: 'cpu8' | 'wasm8') => {
+  const geo = (k: 'cpu8' | 'wasm8' | 'fused') => {
     const rs = rows.map((r) => r[k]).filter((p): p is [number, number] => Boolean(p));
     return rs.length ? Math.exp(rs.reduce((a, p) => a + Math.log(p[1] / p[0]), 0) / rs.length).toFixed(2) : '—';
   };
@@ -143,9 +149,11 @@ async function main(): Promise<void> {
     `Roofline on this machine (onnxruntime CPU, 2 threads): 2048³ MatMul ${roof.fp32.toFixed(0)} GFLOP/s float32, ${roof.int8.toFixed(0)} GOP/s int8 (QDQ, u8×s8).`,
     INT8 ? `int8: \`vitx export --dtype int8\` (QDQ, minmax calibration on fixtures/images/calibration), timed interleaved with the float32 vitx file in one process (thread spinning off), ORT all; CPU 2 threads, WASM onnxruntime-web 1 thread. Geomean int8/fp32: CPU ${geo('cpu8')}, WASM ${geo('wasm8')}.` : '',
     '',
-    '| model | export (s) | nodes train-time → vitx | BatchNorm nodes | CPU ms, ORT all: train-time (torch.onnx stand-in) → vitx | CPU ms, ORT off: train-time → vitx | CPU ms fp32 → int8 | WASM ms fp32 → int8 |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.model} | ${r.exportS.toFixed(2)} | ${r.nodesTrain} → ${r.nodesOpt} | ${r.bnTrain} → ${r.bnOpt} | ${ms(r.lat[0]!)} → ${ms(r.lat[1]!)} | ${ms(r.lat[2]!)} → ${ms(r.lat[3]!)} | ${ratio(r.cpu8)} | ${ratio(r.wasm8)} |`),
+    `fp32 --target ort: the same float32 file with onnxruntime contrib fusions (GELU as one node), interleaved with the default file; geomean ${geo('fused')}.`,
+    '',
+    '| model | export (s) | nodes train-time → vitx | BatchNorm nodes | CPU ms, ORT all: train-time (torch.onnx stand-in) → vitx | CPU ms, ORT off: train-time → vitx | CPU ms fp32 → fp32 --target ort | CPU ms fp32 → int8 | WASM ms fp32 → int8 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.model} | ${r.exportS.toFixed(2)} | ${r.nodesTrain} → ${r.nodesOpt} | ${r.bnTrain} → ${r.bnOpt} | ${ms(r.lat[0]!)} → ${ms(r.lat[1]!)} | ${ms(r.lat[2]!)} → ${ms(r.lat[3]!)} | ${ratio(r.fused)} | ${ratio(r.cpu8)} | ${ratio(r.wasm8)} |`),
     '',
   ];
   const here = dirname(fileURLToPath(import.meta.url));

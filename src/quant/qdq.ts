@@ -124,8 +124,9 @@ export function calibrationValues(plan: QdqPlan): Value[] {
 interface QParams { scale: number; zero: number; dtype: 'uint8' | 'int8' }
 
 /**
- * Weight element type per profile. web: uint8 (z = 128); onnxruntime-web ran u8-weight files
- * faster than s8 in 3 of 3 interleaved measurements (mobileone_s0, fastvit_t8; README "int8").
+ * Weight element type per profile. web: uint8 (z = 128); onnxruntime-web (CPU time per run,
+ * interleaved) ran u8-weight files as fast as or faster than s8 (edgevit_xxs 41.7 vs 47.0 ms,
+ * fastvit_t8 and mobilevit_xxs equal), except mobileone_s0 (23.9 vs 22.5 ms).
  */
 export function weightType(profile: QuantProfile): 'int8' | 'uint8' {
   return profile === 'web' ? 'uint8' : 'int8';
