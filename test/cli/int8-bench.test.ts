@@ -46,6 +46,17 @@ describe('vitx quantize', () => {
     expect(existsSync(out)).toBe(true);
   }, 60_000);
 
+  it('vitx export --dtype int8: float32 export, then the same report; a dynamic batch works', () => {
+    const out = join(dir, 'e.onnx');
+    const r = vitx(['export', 'mobileone_s0', '--batch', 'dynamic', '--dtype', 'int8', '--calibration', CAL, '-o', out, '--latency-runs', '2'], { env: { VITX_TEST_LATENCY_MS: 'float32=4,int8=3' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*e\.onnx \([\d.]+ MB, opset 17, input N×3×224×224/);
+    expect(r.stdout).toMatch(/int8 {5}QDQ for ort: \d+ weights int8 per channel/);
+    expect(r.stdout).toMatch(/fidelity 1 held-out input on cpu \(1 of 5 images/);
+    expect(r.stdout).toMatch(/latency {2}cpu: float32 4\.00 ms, int8 3\.00 ms \(0\.75×/);
+    expect(readFileSync(out).byteLength).toBeGreaterThan(0);
+  }, 60_000);
+
   it.each([
     [['quantize', 'x.onnx'], 2, /needs --calibration/],
     [['quantize', 'missing.onnx', '--calibration', CAL], 1, /cannot read ONNX file missing\.onnx: no such file/],
