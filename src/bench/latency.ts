@@ -6,6 +6,7 @@
  *   cpu, webgpu  onnxruntime-node (intra-op threads = --threads; 0 = onnxruntime's default)
  *   wasm         onnxruntime-web in this process (SIMD; --threads sets ort.env.wasm.numThreads,
  *                which onnxruntime-web reads once per process)
+ *   browser-*    onnxruntime-web in headless Chromium, WebAssembly (1 thread) or WebGPU
  *
  * Thread spinning is off (`session.intra_op.allow_spinning = 0`) so that interleaved runs of two
  * files do not steal each other's cores.
@@ -17,8 +18,30 @@ import type { Feeds, Outputs } from '../runtime/backend.js';
 import { dtypeFromOrt, loadOrt, ortType } from '../runtime/ort.js';
 import { prepareWebGpuEnv } from '../runtime/webgpu-env.js';
 
-export const BENCH_EPS = ['cpu', 'webgpu', 'wasm'] as const;
-export type BenchEp = (typeof BENCH_EPS)[number];
+export const BENCH_EPS = ['cpu', 'webgpu', 'wasm', 'browser-wasm', 'browser-webgpu'] as const;
+/** Backends timed in this process. */
+export type BenchEp = 'cpu' | 'webgpu' | 'wasm';
+export type AnyBenchEp = (typeof BENCH_EPS)[number];
+
+/**
+ * browser-wasm / browser-webgpu: onnxruntime-web in headless Chromium (runtime/browser.ts), timed
+ * inside the page with performance.now() (session created once, optimizations on). One browser per call.
+ */
+export async function browserLatency(model: Uint8Array, ep: 'browser-wasm' | 'browser-webgpu', feeds: Feeds, o: { runs: number; warmup: number }): Promise<number[]> {
+  const { BrowserHost } = await import('../runtime/browser.js');
+  let host;
+  try {
+    host = await BrowserHost.start();
+  } catch (e) {
+    const { BackendUnavailableError, firstLine } = await import('../runtime/backend.js');
+    throw new BackendUnavailableError(`${ep}: ${firstLine(e)}`);
+  }
+  try {
+    return await host.bench(ep === 'browser-webgpu' ? 'webgpu' : 'wasm', model, feeds, o);
+  } finally {
+    await host.close();
+  }
+}
 
 export interface TimedSession {
   run(feeds: Feeds): Promise<number>;

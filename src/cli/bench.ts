@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import '../builders/index.js';
-import { BENCH_EPS, type BenchEp, latencyStats, type LatencyStats, openTimed, type ProfileEvent } from '../bench/latency.js';
+import { type AnyBenchEp, BENCH_EPS, browserLatency, latencyStats, type LatencyStats, openTimed, type ProfileEvent } from '../bench/latency.js';
 import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
 import { readSignature, seededInputs } from '../verify/inputs.js';
@@ -14,13 +14,13 @@ import { readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
 import { parseRuns } from './quantize.js';
 
-interface BenchFlags { ep: BenchEp[]; threads: number; runs: number; warmup: number; profile?: boolean; json?: string }
+interface BenchFlags { ep: AnyBenchEp[]; threads: number; runs: number; warmup: number; profile?: boolean; json?: string }
 
-function parseEps(v: string): BenchEp[] {
-  const out: BenchEp[] = [];
+function parseEps(v: string): AnyBenchEp[] {
+  const out: AnyBenchEp[] = [];
   for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
     if (!(BENCH_EPS as readonly string[]).includes(raw)) throw new UsageError(`--ep: '${raw}' is not a bench backend (choose from ${BENCH_EPS.join(', ')})`);
-    if (!out.includes(raw as BenchEp)) out.push(raw as BenchEp);
+    if (!out.includes(raw as AnyBenchEp)) out.push(raw as AnyBenchEp);
   }
   if (out.length === 0) throw new UsageError('--ep needs at least one backend');
   return out;
@@ -56,7 +56,7 @@ export function registerBench(program: Command, io: Io): void {
     .command('bench')
     .description('measure latency (p50/p90) and throughput per backend, onnxruntime optimizations on')
     .argument('<model|file.onnx>', "model name (exported as 'vitx export' would) or an ONNX file")
-    .option('--ep <list>', `backends, comma-separated: ${BENCH_EPS.join(', ')}`, parseEps, ['cpu'] as BenchEp[])
+    .option('--ep <list>', `backends, comma-separated: ${BENCH_EPS.join(', ')}`, parseEps, ['cpu'] as AnyBenchEp[])
     .option('--threads <n>', 'intra-op threads (0: onnxruntime\'s default; wasm: worker threads)', parseThreads, 0)
     .option('--runs <n>', 'timed runs per backend', parseRuns('--runs'), 20)
     .option('--warmup <n>', 'untimed runs first', parseRuns('--warmup'), 3)
@@ -67,8 +67,12 @@ export function registerBench(program: Command, io: Io): void {
       const sig = readSignature(bytes);
       const batch = 1;
       const feeds = seededInputs(sig, { seed: 0, batch });
-      const results: { ep: BenchEp; latency: LatencyStats; profile?: ProfileSummary }[] = [];
+      const results: { ep: AnyBenchEp; latency: LatencyStats; profile?: ProfileSummary }[] = [];
       for (const ep of f.ep) {
+        if (ep === 'browser-wasm' || ep === 'browser-webgpu') {
+          results.push({ ep, latency: latencyStats(await browserLatency(bytes, ep, feeds, { runs: f.runs, warmup: f.warmup }), batch) });
+          continue;
+        }
         const s = await openTimed(bytes, ep, { threads: f.threads, profile: f.profile && ep !== 'wasm' });
         const ms: number[] = [];
         try {
@@ -82,8 +86,8 @@ export function registerBench(program: Command, io: Io): void {
       }
       if (f.json) writeAtomic(f.json, [new TextEncoder().encode(`${JSON.stringify({ model: target, threads: f.threads, batch, results }, null, 1)}\n`)]);
       io.out(`${target}: ${f.runs} runs after ${f.warmup} warm-up, batch ${batch}, threads ${f.threads || 'default'}, onnxruntime optimizations on\n`);
-      io.out(`  ${'backend'.padEnd(8)} ${'p50 ms'.padStart(9)} ${'p90 ms'.padStart(9)} ${'img/s'.padStart(8)}\n`);
-      for (const r of results) io.out(`  ${r.ep.padEnd(8)} ${r.latency.p50.toFixed(2).padStart(9)} ${r.latency.p90.toFixed(2).padStart(9)} ${r.latency.throughput.toFixed(1).padStart(8)}\n`);
+      io.out(`  ${'backend'.padEnd(14)} ${'p50 ms'.padStart(9)} ${'p90 ms'.padStart(9)} ${'img/s'.padStart(8)}\n`);
+      for (const r of results) io.out(`  ${r.ep.padEnd(14)} ${r.latency.p50.toFixed(2).padStart(9)} ${r.latency.p90.toFixed(2).padStart(9)} ${r.latency.throughput.toFixed(1).padStart(8)}\n`);
       for (const r of results) {
         if (!r.profile) continue;
         io.out(`  profile ${r.ep}, top node types (kernel time over all runs):\n`);
@@ -91,6 +95,6 @@ export function registerBench(program: Command, io: Io): void {
         io.out(`  profile ${r.ep}, top nodes:\n`);
         for (const n of r.profile.byNode) io.out(`    ${n.node} (${n.op}) ${n.ms.toFixed(2)} ms\n`);
       }
-      if (f.profile && f.ep.includes('wasm')) io.out('  (wasm: onnxruntime-web has no profiler output in Node; no profile)\n');
+      if (f.profile && f.ep.some((e) => e.includes('wasm') || e.startsWith('browser'))) io.out('  (onnxruntime-web backends: no profile; the profiler output is onnxruntime-node\'s)\n');
     });
 }

@@ -103,6 +103,12 @@ describe('vitx bench', () => {
     }
   }, 120_000);
 
+  it('browser-wasm: onnxruntime-web in headless Chromium, timed in the page', () => {
+    const r = vitx(['bench', fp32, '--ep', 'browser-wasm', '--runs', '2', '--warmup', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}browser-wasm +\d+\.\d\d +\d+\.\d\d +\d+\.\d$/m);
+  }, 120_000);
+
   it('--profile lists node types by time from onnxruntime\'s profiler', () => {
     const r = vitx(['bench', fp32, '--runs', '2', '--warmup', '1', '--profile']);
     expect(r.code, r.stderr).toBe(0);
