@@ -17,11 +17,12 @@ import { hubEnv } from '../hub/env.js';
 import { downloadPretrained, resolvePretrainedName } from '../hub/pretrained.js';
 import { progressBar } from '../hub/progress.js';
 import { type Postprocess, WrapError } from '../io-wrap/index.js';
+import { finishInt8, formatInt8Report, type Int8Flags, int8Options, quantizeWithReport } from './quantize.js';
 
-interface ExportFlags extends WeightFlags {
+interface ExportFlags extends WeightFlags, Partial<Int8Flags> {
   output?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
   optimize: boolean; reparam: boolean; quiet?: boolean;
-  dtype: 'fp32' | 'fp16'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
+  dtype: 'fp32' | 'fp16' | 'int8'; io: 'fp32' | 'fp16'; target?: TargetName; externalData?: boolean;
   numClasses?: number; features?: string | boolean;
   pretrained?: boolean; preprocess?: boolean; inputLayout?: 'nhwc' | 'nchw'; postprocess?: Postprocess;
   /** Shorthand routed by value: image layout or checkpoint layout. */
@@ -62,8 +63,13 @@ function outputNote(md: ReadonlyMap<string, string>): string {
   return parts.length ? ` (${parts.join('; ')})` : '';
 }
 
+function parseDtype(v: string): 'fp32' | 'fp16' | 'int8' {
+  if (v !== 'fp32' && v !== 'fp16' && v !== 'int8') throw new UsageError(`--dtype must be fp32 or fp16, got '${v}' (or int8, with --calibration)`);
+  return v;
+}
+
 export function registerExport(program: Command, io: Io): void {
-  program
+  int8Options(program
     .command('export')
     .description('export a model as an optimized ONNX file')
     .addHelpText('after', EXAMPLES)
@@ -84,11 +90,11 @@ export function registerExport(program: Command, io: Io): void {
     .option('--features [i,j,...]', 'backbone feature maps instead of the classifier (timm features_only / out_indices; default all), outputs features.<i>')
     .option('--no-optimize', 'write the train-time graph as built (no passes)')
     .option('--no-reparam', 'keep BatchNorms and multi-branch blocks (clean-up passes only)')
-    .option('--dtype <fp32|fp16>', 'weights and compute precision', parsePrecision('--dtype'), 'fp32')
+    .option('--dtype <fp32|fp16|int8>', 'weights and compute precision (int8: static QDQ, needs --calibration)', parseDtype, 'fp32')
     .option('--io <fp32|fp16>', 'input/output element type with --dtype fp16', parsePrecision('--io'), 'fp32')
     .option('--target <name>', 'deployment profile and lint: ort, tensorrt, coreml, web', parseTarget)
     .option('--external-data', 'weights in <output>.data next to the .onnx (automatic above 2 GB)')
-    .option('-q, --quiet', 'print nothing on success')
+    .option('-q, --quiet', 'print nothing on success'))
     .action(async (model: string, f: ExportFlags) => {
       const t0 = performance.now();
       const named = resolvePretrainedName(model); // an unknown model or tag is a usage error before anything is read
@@ -102,6 +108,12 @@ export function registerExport(program: Command, io: Io): void {
       if (f.pretrained && f.weights) throw new UsageError('--pretrained and --weights are exclusive: --pretrained downloads the tag\'s checkpoint');
       if (f.layout) { if (f.layout === 'nhwc' || f.layout === 'nchw') f.inputLayout ??= f.layout; else f.checkpointLayout ??= f.layout; }
       if (f.inputLayout && !f.preprocess) throw new UsageError('--input-layout needs --preprocess');
+      const int8 = f.dtype === 'int8';
+      if (int8 && !f.calibration) throw new UsageError('--dtype int8 needs --calibration <folder of photos | file.npy>');
+      if (!int8 && (f.calibration || f.eval)) throw new UsageError('--calibration and --eval go with --dtype int8');
+      if (int8 && (f.target === 'coreml')) throw new UsageError('--dtype int8 supports --target ort, web or tensorrt');
+      if (int8 && f.externalData) throw new UsageError('--dtype int8 writes one file; --external-data is not supported with it');
+      if (int8 && (f.preprocess || f.postprocess)) throw new UsageError('--dtype int8 calibrates the float input; --preprocess and --postprocess are not supported with it yet');
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
@@ -122,7 +134,7 @@ export function registerExport(program: Command, io: Io): void {
         checkpoint, checkpointName, numClasses: f.numClasses, features,
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
-        dtype: f.dtype, io: f.io, target: f.target, externalData: f.externalData ? true : 'auto', dataLocation: basename(dataPath),
+        dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
         preprocess: f.preprocess ? { layout: f.inputLayout ?? 'nhwc', mean: cfg?.mean ?? spec.mean, std: cfg?.std ?? spec.std } : undefined,
         postprocess: f.postprocess,
       }));
@@ -130,6 +142,13 @@ export function registerExport(program: Command, io: Io): void {
       if (errors > 0) {
         for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);
         throw new LintFailure(`${model} does not pass the ${r.target} lint (${errors} error${errors === 1 ? '' : 's'} listed above); nothing written`);
+      }
+      let int8Text = '';
+      if (int8) {
+        const q = await quantizeWithReport(r.bytes, f as Int8Flags, { profile: f.target === 'web' || f.target === 'tensorrt' ? f.target : 'ort', arch: spec.name, io });
+        finishInt8(q.report, f as Int8Flags, output);
+        r.bytes = q.bytes;
+        int8Text = formatInt8Report(q.report);
       }
       writeAtomicMany(r.external ? [[dataPath, r.external.data], [output, [r.bytes]]] : [[output, [r.bytes]]]);
       if (f.quiet) return;
@@ -145,6 +164,7 @@ export function registerExport(program: Command, io: Io): void {
       const firedText = fired.length ? fired.join(', ') : 'none fired';
       io.out(`  passes   ${f.optimize ? firedText : fired.length ? `${firedText} (--no-optimize: target rewrites only)` : 'skipped (--no-optimize)'}\n`);
       if (r.fp16) io.out(`  dtype    fp16 (graph I/O ${f.io}): ${r.fp16.half} nodes in float16, ${r.fp16.keptFp32} kept in float32, ${r.fp16.casts} Casts\n`);
+      io.out(int8Text);
       if (r.external) io.out(`  data     ${dataPath} (${(r.external.dataBytes / 1e6).toFixed(1)} MB, ${r.external.tensors} tensors; keep it next to ${basename(output)})\n`);
       if (f.target) {
         const warnings = r.findings.filter((x) => x.severity === 'warning').length;

@@ -51,7 +51,7 @@ function readBody(req: IncomingMessage): Promise<Uint8Array> {
  * The page-side call as an expression string (a function would be serialized from its compiled
  * source, where bundlers and test runners rewrite `import()`).
  */
-function callRunner(fn: 'run' | 'adapter', arg: unknown): string {
+function callRunner(fn: 'run' | 'adapter' | 'bench', arg: unknown): string {
   return `import('/vitx-runner.mjs').then((m) => m.${fn}(${JSON.stringify(arg)}))`;
 }
 
@@ -141,6 +141,27 @@ export class BrowserHost {
       return unpackTensors(job.result);
     } finally {
       this.jobs.delete(id);
+    }
+  }
+
+  /** `vitx bench`: times `runs` runs (after `warmup`) in a fresh page, onnxruntime's optimizations on. */
+  async bench(ep: 'webgpu' | 'wasm', model: Uint8Array, feeds: Feeds, o: { runs: number; warmup: number }): Promise<number[]> {
+    const name = ep === 'webgpu' ? 'browser-webgpu' as const : 'browser-wasm' as const;
+    const page = await this.newPage();
+    const id = String(this.nextJob++);
+    this.jobs.set(id, { model, inputs: packTensors(feeds) });
+    try {
+      if (ep === 'webgpu') {
+        const a = await page.evaluate(callRunner('adapter', {})) as { ok: boolean };
+        if (!a.ok) throw new BackendUnavailableError(noAdapterMessage(name));
+      }
+      return await page.evaluate(callRunner('bench', { job: id, ep, runs: o.runs, warmup: o.warmup })) as number[];
+    } catch (e) {
+      if (e instanceof BackendUnavailableError) throw e;
+      throw new BackendRunError(`${name}: ${pageError(e)}`);
+    } finally {
+      this.jobs.delete(id);
+      await page.close().catch(() => undefined);
     }
   }
 

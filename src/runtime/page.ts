@@ -52,6 +52,28 @@ export async function adapter() {
   return { ok: true, info: [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') };
 }
 
+// vitx bench: onnxruntime's optimizations on (as deployed); returns each timed run in ms
+export async function bench({ job, ep, runs, warmup }) {
+  const get = async (what) => {
+    const r = await fetch('/job/' + job + '/' + what);
+    if (!r.ok) throw new Error('fetching ' + what + ' failed: HTTP ' + r.status);
+    return r.arrayBuffer();
+  };
+  const [model, inputs] = await Promise.all([get('model'), get('inputs')]);
+  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  try {
+    const feeds = {};
+    for (const t of unpack(inputs)) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.dims);
+    const once = async () => { const r = await session.run(feeds); for (const t of Object.values(r)) await t.getData(); };
+    for (let i = 0; i < warmup; i++) await once();
+    const ms = [];
+    for (let i = 0; i < runs; i++) { const t0 = performance.now(); await once(); ms.push(performance.now() - t0); }
+    return ms;
+  } finally {
+    await session.release();
+  }
+}
+
 export async function run({ job, ep, outputNames }) {
   const get = async (what) => {
     const r = await fetch('/job/' + job + '/' + what);

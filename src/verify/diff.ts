@@ -214,7 +214,7 @@ function numel(v: Value, batch: number): number | null {
 }
 
 /** b's node outputs that a also computes (same name, dtype and shape), in b's topological order. */
-function commonValues(a: Graph, b: Graph): Value[] {
+export function commonValues(a: Graph, b: Graph): Value[] {
   b.topoSort();
   const out: Value[] = [];
   for (const n of b.nodes) {
@@ -229,14 +229,18 @@ function commonValues(a: Graph, b: Graph): Value[] {
 }
 
 function withOutputs(s: Side, names: readonly string[]): Uint8Array {
-  const g = s.graph;
+  return withExtraOutputs(s.graph, s.opset, names);
+}
+
+/** `g` serialized with the named values as extra graph outputs (g is left as it was). */
+export function withExtraOutputs(g: Graph, opset: number, names: readonly string[]): Uint8Array {
   const before = g.outputs.length;
   for (const n of names) {
     const v = g.value(n)!;
     if (!g.outputs.includes(v)) g.outputs.push(v);
   }
   try {
-    return serialize(g, { opset: s.opset });
+    return serialize(g, { opset });
   } finally {
     g.outputs.length = before;
   }

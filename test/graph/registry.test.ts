@@ -91,6 +91,8 @@ const CASES: Record<string, Case> = {
   GatherElements: { inputs: [s([3, 4]), i64([0, 2, 1, 1, 2, 0], [3, 2])], attrs: { axis: int(1) } },
   TopK: { inputs: [s([2, 7]), i64([3])], attrs: { axis: int(1) }, outputs: 2 },
   InstanceNormalization: { inputs: [s([2, 3, 4, 5]), s([3], 'g'), s([3], 'b')] },
+  QuantizeLinear: { inputs: [s([2, 3, 4]), Tensor.f32([3], [0.02, 0.05, 0.1]), new Tensor('int8', [3], Int8Array.from([0, -3, 5]))], attrs: { axis: int(1) } },
+  DequantizeLinear: { inputs: [new Tensor('uint8', [2, 3], Uint8Array.from([0, 7, 128, 255, 3, 9])), Tensor.scalarF32(0.05), new Tensor('uint8', [], Uint8Array.from([128]))] },
 };
 
 const covered = opNames().filter((n) => getOp(n)!.infer || getOp(n)!.fold);

@@ -87,6 +87,9 @@ defineOp('LayerNormalization', {
   opsets: layerNormRule,
 });
 defineOp('GroupNormalization', { opsets: groupNormRule });
+// QDQ (quant/qdq.ts): y has x's shape; Q's type is the zero point's (uint8 when absent), DQ's the scale's
+defineOp('QuantizeLinear', { infer: (ins) => [{ dtype: ins[2]?.type?.dtype ?? 'uint8', shape: t(ins, 0).shape }] });
+defineOp('DequantizeLinear', { infer: (ins) => [{ dtype: t(ins, 1, 'scale').dtype, shape: t(ins, 0).shape }] });
 /** Normalizes each (batch, channel) slice over the spatial axes; scale and B are [C]. Statistics stay float32 under fp16. */
 defineOp('InstanceNormalization', {
   infer: (ins) => {

@@ -1,0 +1,150 @@
+/**
+ * `vitx quantize in.onnx -o out.onnx --calibration <folder|file.npy>` and the int8 half of
+ * `vitx export --dtype int8`: calibrate, insert QDQ (quant/), then the fidelity report on held-out
+ * inputs and the latency of both files; the int8 file is written only when it is not slower than
+ * float32 on the chosen backend (or with --force).
+ */
+import type { Command } from 'commander';
+
+import { interleaved, latencyStats, openTimed, type BenchEp } from '../bench/latency.js';
+import { parseOnnx } from '../onnx/parse.js';
+import { feedFor } from '../quant/calibrate.js';
+import { loadSamples, splitHeldOut, type Samples } from '../quant/data.js';
+import { fidelity, type FidelityReport } from '../quant/fidelity.js';
+import { CALIBRATION_METHODS, type CalibrationMethod, DEFAULT_METHOD, QUANT_PROFILES, type QuantProfile, quantizeOnnx, type QuantizeResult } from '../quant/index.js';
+import { preprocessCfg } from '../quant/pretrained-cfg.js';
+import { UsageError } from './errors.js';
+import { checkWritable, readInput, writeAtomic } from './files.js';
+import type { Io } from './main.js';
+
+export class QuantizeRefused extends Error {}
+
+export interface Int8Flags {
+  calibration?: string; eval?: string; calibrationMethod: CalibrationMethod; quantizeAttention?: boolean;
+  force?: boolean; json?: string; latencyRuns: number; quiet?: boolean;
+}
+
+export function parseMethod(v: string): CalibrationMethod {
+  if (!(CALIBRATION_METHODS as readonly string[]).includes(v)) throw new UsageError(`--calibration-method must be one of ${CALIBRATION_METHODS.join(', ')}, got '${v}'`);
+  return v as CalibrationMethod;
+}
+
+export function parseRuns(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 10000) throw new UsageError(`${flag} must be an integer from 1 to 10000, got '${v}'`);
+    return n;
+  };
+}
+
+/** Adds the int8 flags shared by `quantize` and `export`. */
+export function int8Options(c: Command): Command {
+  return c
+    .option('--calibration <folder|file.npy>', 'calibration photos (JPEG/PNG, preprocessed as the model\'s pretrained cfg) or input tensors')
+    .option('--eval <folder|file.npy>', 'held-out inputs for the fidelity report (default: every 4th calibration sample, not used to calibrate)')
+    .option('--calibration-method <m>', `activation ranges: ${CALIBRATION_METHODS.join(', ')} (default ${DEFAULT_METHOD})`, parseMethod, DEFAULT_METHOD)
+    .option('--quantize-attention', 'also quantize the attention MatMuls (q·kᵀ, attn·v); default: float')
+    .option('--latency-runs <n>', 'interleaved timed runs of each file for the latency check', parseRuns('--latency-runs'), 10)
+    .option('--force', 'write the int8 file even when it is slower than float32')
+    .option('--json <file>', 'also write the quantization and fidelity report as JSON');
+}
+
+export interface Int8Report {
+  profile: QuantProfile; method: CalibrationMethod; opset: number;
+  calibration: string; heldOut: string;
+  quantized: QuantizeResult['stats'];
+  fidelity: FidelityReport;
+  latency: { ep: BenchEp; runs: number; float32Ms: number; int8Ms: number; ratio: number };
+  written: boolean;
+}
+
+/** Quantizes `floatBytes` and reports; returns the int8 bytes (or throws QuantizeRefused). */
+export async function quantizeWithReport(floatBytes: Uint8Array, f: Int8Flags, o: { profile: QuantProfile; arch?: string; io: Io }): Promise<{ bytes: Uint8Array; report: Int8Report }> {
+  if (!f.calibration) throw new UsageError('int8 needs --calibration <folder of photos | file.npy>');
+  const g = parseOnnx(floatBytes).graph;
+  const x = g.inputs[0];
+  if (!x || x.shape.length !== 4 || x.shape.slice(1).some((d) => typeof d !== 'number')) throw new UsageError('int8: the model needs one NCHW input with static C, H, W');
+  const chw = x.shape.slice(1) as [number, number, number];
+  const arch = o.arch ?? g.metadata.get('vitx.model');
+  const cfg = preprocessCfg(arch ?? '', [chw[1], chw[2]]);
+  let cal: Samples = loadSamples(f.calibration, chw, cfg, 'calibration data');
+  let held: Samples;
+  if (f.eval) held = loadSamples(f.eval, chw, cfg, 'evaluation data');
+  else ({ calibration: cal, heldOut: held } = splitHeldOut(cal));
+  const progress = o.io.isTTY && !f.quiet ? (s: string) => o.io.err(`\r${s}\x1b[K`) : undefined;
+  const q = await quantizeOnnx(floatBytes, cal, { profile: o.profile, method: f.calibrationMethod, quantizeAttention: f.quantizeAttention, onProgress: progress });
+  progress?.('fidelity on held-out inputs');
+  const ep: BenchEp = o.profile === 'web' ? 'wasm' : 'cpu';
+  const fid = await fidelity(floatBytes, q.bytes, held, (m) => openTimed(m, ep), (m) => openTimed(m, 'cpu', { noOptimizations: true }));
+  progress?.(`latency on ${ep}`);
+  const times = await interleaved([{ name: 'float32', model: floatBytes }, { name: 'int8', model: q.bytes }], feedFor(g, held, 0), ep, { runs: f.latencyRuns });
+  if (progress) o.io.err('\r\x1b[K');
+  const a = latencyStats(times.get('float32')!, 1).p50, b = latencyStats(times.get('int8')!, 1).p50;
+  const report: Int8Report = {
+    profile: q.profile, method: q.method, opset: q.opset, calibration: cal.description, heldOut: held.description,
+    quantized: q.stats, fidelity: fid, latency: { ep, runs: f.latencyRuns, float32Ms: a, int8Ms: b, ratio: b / a }, written: false,
+  };
+  return { bytes: q.bytes, report };
+}
+
+export function formatInt8Report(r: Int8Report): string {
+  const f = r.fidelity;
+  const lines = [
+    `  int8     QDQ for ${r.profile}: ${r.quantized.weights} weights int8 per channel, ${r.quantized.activations} activations ${r.profile === 'tensorrt' ? 'int8' : 'uint8'} per tensor, ${r.quantized.biases} biases int32${r.quantized.reluFolded ? `, ${r.quantized.reluFolded} Relus folded into Q` : ''}`,
+    `  calib    ${r.method} on ${r.calibration}`,
+    `  fidelity ${f.samples.length} held-out input${f.samples.length === 1 ? '' : 's'} on ${r.latency.ep} (${r.heldOut}), output ${f.output} vs float32, worst sample:`,
+    `           pearson ${f.worst.pearson.toFixed(4)}, cosine ${f.worst.cosine.toFixed(4)}, max rel error ${f.worst.maxRelError.toFixed(4)}` +
+      (f.top1Agreement === null ? '' : `; top-1 agreement ${(100 * f.top1Agreement).toFixed(0)} %, top-5 ${(100 * f.top5Agreement!).toFixed(0)} %`),
+  ];
+  const w = f.layers.worst[0];
+  if (w) lines.push(`  layers   ${f.layers.compared} compared; loses most: ${w.node} (${w.op}) relative error ${w.error.toFixed(4)} (+${w.added.toFixed(4)} over its inputs)`);
+  lines.push(`  latency  ${r.latency.ep}: float32 ${r.latency.float32Ms.toFixed(2)} ms, int8 ${r.latency.int8Ms.toFixed(2)} ms (${r.latency.ratio.toFixed(2)}×, median of ${r.latency.runs} interleaved runs)` +
+    (r.profile === 'tensorrt' ? '; tensorrt placement: not TensorRT\'s latency, no refusal' : ''));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Writes the report JSON (if asked) and refuses a slower int8 file unless --force. The tensorrt
+ * profile is exempt: its QDQ placement is for TensorRT, which fuses it; onnxruntime CPU does not.
+ */
+export function finishInt8(r: Int8Report, f: Int8Flags, output: string): void {
+  const slower = r.profile !== 'tensorrt' && r.latency.int8Ms > r.latency.float32Ms;
+  r.written = !slower || Boolean(f.force);
+  if (f.json) writeAtomic(f.json, [new TextEncoder().encode(`${JSON.stringify(r, null, 1)}\n`)]);
+  if (!r.written) {
+    throw new QuantizeRefused(`the int8 file is slower than float32 on ${r.latency.ep} (${r.latency.int8Ms.toFixed(2)} ms vs ${r.latency.float32Ms.toFixed(2)} ms); ${output} not written (--force writes it anyway)`);
+  }
+}
+
+interface QuantizeFlags extends Int8Flags { output?: string; target: QuantProfile; model?: string }
+
+function parseProfile(v: string): QuantProfile {
+  if (!(QUANT_PROFILES as readonly string[]).includes(v)) throw new UsageError(`--target must be one of ${QUANT_PROFILES.join(', ')}, got '${v}'`);
+  return v as QuantProfile;
+}
+
+export function registerQuantize(program: Command, io: Io): void {
+  int8Options(program
+    .command('quantize')
+    .description('quantize a float32 ONNX file to int8 (static QDQ) with a fidelity report')
+    .argument('<file.onnx>', 'float32 ONNX file (e.g. from vitx export)')
+    .option('-o, --output <file>', 'output path (default: <input>.int8.onnx)')
+    .option('--target <ort|web|tensorrt>', 'QDQ placement profile (latency is measured on wasm for web, cpu otherwise)', parseProfile, 'ort')
+    .option('--model <name>', 'model whose pretrained cfg preprocesses calibration photos (default: the file\'s vitx.model metadata)')
+    .option('-q, --quiet', 'print nothing on success'))
+    .action(async (input: string, f: QuantizeFlags) => {
+      if (!input.endsWith('.onnx')) throw new UsageError(`input must be an .onnx file: ${input}`);
+      const output = f.output ?? input.replace(/\.onnx$/, '.int8.onnx');
+      if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
+      if (!f.calibration) throw new UsageError('vitx quantize needs --calibration <folder of photos | file.npy>');
+      checkWritable(output, [input]);
+      const bytes = readInput(input, 'ONNX file');
+      const { bytes: out, report } = await quantizeWithReport(bytes, f, { profile: f.target, arch: f.model, io });
+      finishInt8(report, f, output);
+      writeAtomic(output, [out]);
+      if (f.quiet) return;
+      io.out(`wrote ${output} (${(out.byteLength / 1e6).toFixed(1)} MB, int8, from ${input} ${(bytes.byteLength / 1e6).toFixed(1)} MB)\n`);
+      io.out(formatInt8Report(report));
+    });
+}
+

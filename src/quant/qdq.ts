@@ -1,0 +1,229 @@
+/**
+ * Static QDQ quantization of a float graph (onnxruntime's "QDQ format"; TensorRT's explicit
+ * quantization). Every rewrite is a pair x → QuantizeLinear → DequantizeLinear → x̂ with
+ *
+ *   q = clamp(round(x / s) + z, qmin, qmax),   x̂ = (q − z) · s
+ *
+ * Weights (Conv, Gemm, MatMul with a constant 2-D B): int8, symmetric per output channel,
+ * s_c = max|W_c| / 127, z = 0 (Conv axis 0; MatMul B[K, N] axis 1; Gemm B axis 0 with transB=1);
+ * web: the same levels as uint8 with z = 128. Depthwise Convs above 3×3 stay float (no fast
+ * integer kernel in onnxruntime: FastViT's 7×7 ran 3× slower quantized), and for ort / web so does
+ * every op with a dot product shorter than MIN_REDUCTION.
+ * Conv / Gemm biases: int32 with s = s_x · s_c, z = 0 (what QLinearConv / QGemm take).
+ *
+ * Activations (per tensor, range [lo, hi] from calibrate.ts):
+ *   ort / web: uint8 asymmetric, s = (hi' − lo') / 255, z = round(−lo' / s), lo' = min(lo, 0),
+ *              hi' = max(hi, 0). The inputs and the output of every quantized op get a pair, so
+ *              onnxruntime fuses the unit into QLinearConv / QLinearMatMul / QGemm. A Relu that is
+ *              the only consumer of a quantized op's output is removed: its range [0, hi] gives
+ *              z = 0 and the clamp of Q is the Relu (exact). A residual Add whose output is
+ *              quantized gets pairs on both inputs (QLinearAdd).
+ *   tensorrt:  int8 symmetric, s = max(|lo|, |hi|) / 127, z = 0, pairs on the inputs of the
+ *              quantizable ops only (TensorRT propagates them and fuses the output side itself).
+ *
+ * Stays float by default: Softmax, LayerNormalization and its statistics, GELU and the attention
+ * score path (MatMuls of two activations, q·kᵀ and attn·v, and what feeds them), where 8 bits
+ * cost accuracy; `quantizeAttention` adds pairs on those MatMuls too.
+ */
+import { attr, type Graph, type Node, type Value } from '../graph/ir.js';
+import { Tensor } from '../graph/tensor.js';
+import type { Range } from './calibrate.js';
+
+export type QuantProfile = 'ort' | 'web' | 'tensorrt';
+export const QUANT_PROFILES: readonly QuantProfile[] = ['ort', 'web', 'tensorrt'];
+
+export interface QdqPlan {
+  /** Nodes whose weights are quantized. */
+  nodes: Node[];
+  /** Activation tensors that get a Q/DQ pair, in graph order. */
+  tensors: Value[];
+  /** Tensor → the value whose range sets its parameters (a folded Relu's output), when not itself. */
+  rangeOf: Map<Value, Value>;
+  /** Relu nodes folded into the quantization of their input. */
+  folded: Node[];
+}
+
+const isFloat = (v: Value | null): v is Value => v !== null && v.dtype === 'float32';
+const isActivation = (v: Value | null): v is Value => isFloat(v) && !v.isConstant;
+
+/**
+ * ort / web: ops whose dot products are shorter than this (K = C_in/group·kh·kw, or a MatMul's
+ * inner dimension) stay float: they are memory-bound, and the Q/DQ around them cost more than the
+ * integer kernel saves. Measured on CPU time per run, interleaved (mobilevit_xxs, fastvit_t8,
+ * edgevit_xxs, mobileone_s0): K ≥ 64 gave 0.93 / 0.90 / 0.81 / 0.72 × float32 against 1.15 /
+ * 1.15 / 0.92 / 0.67 × with every op quantized; 128 was the same, 256 slightly worse.
+ */
+export const MIN_REDUCTION = 64;
+
+/** Which input holds the constant weight, the per-channel axis and the dot-product length K. */
+function weightOf(n: Node): { slot: number; axis: number; k: number } | null {
+  const w = n.inputs[1];
+  if (!w?.isConstant || w.dtype !== 'float32') return null;
+  const dims = w.shape.map(Number);
+  if (n.op === 'Conv' && dims.length >= 3) {
+    // depthwise kernels above 3×3: onnxruntime's QLinearConv has no fast path (measured 3× slower on FastViT)
+    const depthwise = n.attrInt('group', 1) > 1 && dims[1] === 1;
+    if (depthwise && dims.slice(2).reduce((a, b) => a * b, 1) > 9) return null;
+    return { slot: 1, axis: 0, k: dims.slice(1).reduce((a, b) => a * b, 1) };
+  }
+  if (n.op === 'MatMul' && dims.length === 2) return { slot: 1, axis: 1, k: dims[0]! };
+  if (n.op === 'Gemm' && dims.length === 2 && n.attrInt('transA', 0) === 0) {
+    const transB = n.attrInt('transB', 0) === 1;
+    return { slot: 1, axis: transB ? 0 : 1, k: transB ? dims[1]! : dims[0]! };
+  }
+  return null;
+}
+
+export function planQdq(g: Graph, profile: QuantProfile, o: { quantizeAttention?: boolean; minReduction?: number } = {}): QdqPlan {
+  g.topoSort();
+  const nodes: Node[] = [];
+  const want = new Set<Value>();
+  const rangeOf = new Map<Value, Value>();
+  const folded: Node[] = [];
+  const withOutputs = profile !== 'tensorrt';
+  for (const n of g.nodes) {
+    let w = weightOf(n);
+    if (w && profile !== 'tensorrt' && w.k < (o.minReduction ?? MIN_REDUCTION)) w = null;
+    const attention = n.op === 'MatMul' && !w && o.quantizeAttention && isActivation(n.inputs[0] ?? null) && isActivation(n.inputs[1] ?? null);
+    if (!w && !attention) continue;
+    if (!isActivation(n.inputs[0] ?? null)) continue;
+    if (w) nodes.push(n);
+    want.add(n.inputs[0]!);
+    if (attention) want.add(n.inputs[1]!);
+    const y = n.outputs[0]!;
+    if (!withOutputs || y.isGraphOutput) continue;
+    const cs = [...y.uses];
+    if (cs.length === 1 && cs[0]!.node.op === 'Relu' && !cs[0]!.node.output.isGraphOutput) {
+      folded.push(cs[0]!.node);
+      rangeOf.set(y, cs[0]!.node.output);
+    }
+    want.add(y);
+  }
+  if (withOutputs) {
+    // a residual Add whose output is quantized: quantize both inputs too (QLinearAdd)
+    for (const n of g.nodes) {
+      if (n.op !== 'Add' || !want.has(n.output)) continue;
+      const [a, b] = n.inputs;
+      if (!isActivation(a ?? null) || !isActivation(b ?? null)) continue;
+      if (a!.shape.join() !== n.output.shape.join() || b!.shape.join() !== n.output.shape.join()) continue;
+      want.add(a!); want.add(b!);
+    }
+  }
+  // a folded Relu's output is quantized as its input (the Relu's uses move there)
+  for (const r of folded) want.delete(r.output);
+  const tensors = [...g.nodes].flatMap((n) => n.outputs).filter((v) => want.has(v));
+  for (const v of g.inputs) if (want.has(v)) tensors.unshift(v);
+  return { nodes, tensors, rangeOf, folded };
+}
+
+/** The values whose ranges calibration must measure for `plan`. */
+export function calibrationValues(plan: QdqPlan): Value[] {
+  return [...new Set(plan.tensors.map((t) => plan.rangeOf.get(t) ?? t))];
+}
+
+interface QParams { scale: number; zero: number; dtype: 'uint8' | 'int8' }
+
+/**
+ * Weight element type per profile. web: uint8 (z = 128); onnxruntime-web (CPU time per run,
+ * interleaved) ran u8-weight files as fast as or faster than s8 (edgevit_xxs 41.7 vs 47.0 ms,
+ * fastvit_t8 and mobilevit_xxs equal), except mobileone_s0 (23.9 vs 22.5 ms).
+ */
+export function weightType(profile: QuantProfile): 'int8' | 'uint8' {
+  return profile === 'web' ? 'uint8' : 'int8';
+}
+
+export function activationParams(r: Range, profile: QuantProfile): QParams {
+  if (profile === 'tensorrt') {
+    const a = Math.max(Math.abs(r.lo), Math.abs(r.hi));
+    return { scale: a > 0 ? Math.fround(a / 127) : 1, zero: 0, dtype: 'int8' };
+  }
+  const lo = Math.min(r.lo, 0), hi = Math.max(r.hi, 0);
+  const scale = hi > lo ? Math.fround((hi - lo) / 255) : 1;
+  const zero = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+  return { scale, zero, dtype: 'uint8' };
+}
+
+/**
+ * Per-channel symmetric weights: values, scales (one per channel along `axis`). int8 (z = 0), or
+ * uint8 with z = 128 (the same 255 levels shifted: q_u8 = q_s8 + 128) for backends whose integer
+ * kernels want unsigned weights.
+ */
+export function quantizeWeight(w: Tensor, axis: number, dtype: 'int8' | 'uint8' = 'int8'): { q: Tensor; scales: Float32Array } {
+  const shape = w.shape, data = w.data as Float32Array;
+  const c = shape[axis]!;
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const amax = new Float64Array(c);
+  for (let i = 0; i < data.length; i++) { const ch = Math.floor(i / inner) % c; amax[ch] = Math.max(amax[ch]!, Math.abs(data[i]!)); }
+  const scales = Float32Array.from(amax, (a) => (a > 0 ? a / 127 : 1));
+  const shift = dtype === 'uint8' ? 128 : 0;
+  const q = dtype === 'uint8' ? new Uint8Array(data.length) : new Int8Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const ch = Math.floor(i / inner) % c;
+    q[i] = Math.max(-127, Math.min(127, Math.round(data[i]! / scales[ch]!))) + shift;
+  }
+  return { q: new Tensor(dtype, shape, q), scales };
+}
+
+function zeroTensor(dtype: 'uint8' | 'int8' | 'int32', n: number | null, v = 0): Tensor {
+  const shape = n === null ? [] : [n];
+  const k = n ?? 1;
+  if (dtype === 'uint8') return new Tensor('uint8', shape, new Uint8Array(k).fill(v));
+  if (dtype === 'int8') return new Tensor('int8', shape, new Int8Array(k).fill(v));
+  return new Tensor('int32', shape, new Int32Array(k).fill(v));
+}
+
+/** Rewrites `g` in place; returns how many pairs / weights / biases were inserted. */
+export function applyQdq(g: Graph, plan: QdqPlan, ranges: ReadonlyMap<string, Range>, profile: QuantProfile): { activations: number; weights: number; biases: number; reluFolded: number } {
+  const params = new Map<Value, QParams>();
+  for (const t of plan.tensors) {
+    const src = plan.rangeOf.get(t) ?? t;
+    const r = ranges.get(src.name);
+    if (!r) throw new Error(`no calibration range for ${src.name}`);
+    params.set(t, activationParams(plan.rangeOf.has(t) ? { lo: 0, hi: r.hi } : r, profile));
+  }
+  // Relus folded into their input's Q: the clamp at z = 0 is the Relu
+  for (const relu of plan.folded) {
+    relu.output.replaceAllUsesWith(relu.input(0));
+    g.removeNode(relu);
+  }
+  let weights = 0, biases = 0;
+  for (const n of plan.nodes) {
+    const { slot, axis } = weightOf(n)!;
+    const w = n.input(slot);
+    const wt = weightType(profile);
+    const { q, scales } = quantizeWeight(w.constant!, axis, wt);
+    const c = scales.length;
+    const wq = g.addConstant(`${w.name}_quantized`, q);
+    const ws = g.addConstant(`${w.name}_scale`, new Tensor('float32', [c], scales));
+    const wz = g.addConstant(`${w.name}_zero_point`, zeroTensor(wt, c, wt === 'uint8' ? 128 : 0));
+    const dq = g.addNode('DequantizeLinear', [wq, ws, wz], [{ dtype: 'float32', shape: w.shape }], { name: `${w.name}_DequantizeLinear`, attrs: { axis: attr.int(axis) }, outputNames: [`${w.name}_dequantized`] });
+    n.setInput(slot, dq.output);
+    if (w.uses.size === 0 && !w.isGraphOutput) g.removeInitializer(w);
+    weights++;
+    // bias → int32 at s_x · s_c (needs the input's activation scale and a bias of c elements)
+    const b = n.inputs[2];
+    const xp = params.get(n.input(0));
+    if (profile !== 'tensorrt' && b?.isConstant && b.dtype === 'float32' && b.constant!.size === c && b.shape.length === 1 && xp) {
+      const bs = Float32Array.from(scales, (s) => Math.fround(s * xp.scale));
+      const bd = b.constant!.data as Float32Array;
+      const bq = Int32Array.from(bd, (v, i) => Math.max(-(2 ** 31) + 1, Math.min(2 ** 31 - 1, Math.round(v / bs[i]!))));
+      const bqv = g.addConstant(`${b.name}_quantized`, new Tensor('int32', [c], bq));
+      const bsv = g.addConstant(`${b.name}_scale`, new Tensor('float32', [c], bs));
+      const bzv = g.addConstant(`${b.name}_zero_point`, zeroTensor('int32', c));
+      const bdq = g.addNode('DequantizeLinear', [bqv, bsv, bzv], [{ dtype: 'float32', shape: b.shape }], { name: `${b.name}_DequantizeLinear`, attrs: { axis: attr.int(0) }, outputNames: [`${b.name}_dequantized`] });
+      n.setInput(2, bdq.output);
+      if (b.uses.size === 0 && !b.isGraphOutput) g.removeInitializer(b);
+      biases++;
+    }
+  }
+  for (const t of plan.tensors) {
+    const p = params.get(t)!;
+    const s = g.addConstant(`${t.name}_scale`, Tensor.scalarF32(p.scale));
+    const z = g.addConstant(`${t.name}_zero_point`, zeroTensor(p.dtype, null, p.zero));
+    const uses = [...t.uses];
+    const q = g.addNode('QuantizeLinear', [t, s, z], [{ dtype: p.dtype, shape: t.shape }], { name: `${t.name}_QuantizeLinear`, outputNames: [`${t.name}_quantized`] });
+    const dq = g.addNode('DequantizeLinear', [q.output, s, z], [{ dtype: 'float32', shape: t.shape }], { name: `${t.name}_DequantizeLinear`, outputNames: [`${t.name}_dequantized`] });
+    for (const u of uses) u.node.setInput(u.slot, dq.output);
+  }
+  return { activations: plan.tensors.length, weights, biases, reluFolded: plan.folded.length };
+}
