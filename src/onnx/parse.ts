@@ -204,13 +204,16 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
         try {
           return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v ? known.valueOf(v) : null })), attrs);
         } catch (e) {
+          // inference that cannot relate the file's own symbolic dims (two differently named unknowns
+          // meeting in a broadcast) leaves the types the file declares for every output standing
+          if (e instanceof ShapeError && declared.every((d) => d !== null) && inputs.some((v) => v?.type.shape.some((d) => typeof d === 'string'))) return null;
           if (e instanceof ShapeError) throw new OnnxParseError(`${label} (${op}): ${e.message}`);
           if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
           // a shape rule that met inputs it does not expect (e.g. a rank it assumes): say so, not the JS text
           throw new OnnxParseError(`${label} (${op}): its inputs (${inputs.map((v) => (v ? typeText(v.type) : 'none')).join(', ')}) do not fit ${op}'s shape rule`);
         }
       });
-      outTypes = declared.map((t, i) => {
+      if (inferred) outTypes = declared.map((t, i) => {
         const u = nameUnknownDims(inferred[i], outNames[i] ?? '');
         if (!u) throw new OnnxParseError(`${label} (${op}): output ${outNames[i]} has no type (the op gives ${inferred.length} outputs)`);
         if (t && !agrees(t, u)) throw new OnnxParseError(`${label} (${op}): the file types output ${outNames[i]} as ${typeText(t)} but its inputs give ${typeText(u)}`);
