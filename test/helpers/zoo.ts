@@ -2,7 +2,7 @@
  * The timm zoo (fixtures/zoo): every architecture of the five timm families by name, its index
  * entry and state_dict, and the export smoke check shared by test/models/zoo*.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -94,7 +94,8 @@ export async function expectExportRuns(name: string): Promise<void> {
   let model: Uint8Array | string = r.bytes;
   const dir = r.external ? mkdtempSync(join(tmpdir(), 'vitx-zoo-')) : null;
   if (dir && r.external) {
-    writeFileSync(join(dir, 'model.onnx.data'), Buffer.concat(r.external.data));
+    const fd = openSync(join(dir, 'model.onnx.data'), 'w'); // > 2 GB: chunk by chunk, no single Buffer
+    try { for (const c of r.external.data) writeSync(fd, c); } finally { closeSync(fd); }
     writeFileSync(join(dir, 'model.onnx'), r.bytes);
     model = join(dir, 'model.onnx');
   }
