@@ -137,6 +137,11 @@ describe('--preprocess / --postprocess agree with the plain file and host-side n
       [['--postprocess', 'topk=1001'], '--postprocess topk=1001: the model has 1000 classes'],
       [['--input-layout', 'nhwc'], '--input-layout needs --preprocess'],
       [['--preprocess', '--input-layout', 'hwc'], "--input-layout must be nhwc or nchw, got 'hwc'"],
+      // --layout (the issues' shared name) routes by value: image layouts need --preprocess …
+      [['--layout', 'nchw'], '--input-layout needs --preprocess'],
+      [['--layout', 'hwc'], "--layout must be nhwc or nchw (image layout, with --preprocess) or official or timm (checkpoint layout), got 'hwc'"],
+      // … checkpoint layouts need --weights
+      [['--layout', 'official'], '--checkpoint-layout needs --weights'],
     ];
     for (const [args, message] of cases) {
       const r = vitx(['export', 'mobilevit_xxs', '-o', out, ...args]);
@@ -144,6 +149,16 @@ describe('--preprocess / --postprocess agree with the plain file and host-side n
       expect(r.code).toBe(2);
     }
     expect(() => readFileSync(out)).toThrow();
+  });
+
+  it('--layout nchw is --input-layout nchw', () => {
+    const out = join(dir, 'layout.onnx');
+    const r = vitx(['export', 'mobilevit_xxs', '-o', out, '--preprocess', '--layout', 'nchw', '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const input = parseOnnx(readFileSync(out)).graph.inputs[0]!;
+    expect([input.dtype, ...input.shape]).toEqual(['uint8', 1, 3, 256, 256]);
+    rmSync(out);
   });
 
   it('vitx export --help lists the flags', () => {
