@@ -43,13 +43,18 @@ function dimOf(v: unknown, what: string): number {
   return Number(d);
 }
 
-function valueType(vi: OnnxNs.IValueInfoProto): ValueType | null {
+/**
+ * The declared type of a value. A dim the file leaves without value or name (vitx writes `N*64` so)
+ * gets a placeholder name, recorded in `unnamed`: nothing can be concluded from two such names differing.
+ */
+function valueType(vi: OnnxNs.IValueInfoProto, unnamed: Set<string>): ValueType | null {
   const tt = vi.type?.tensorType;
   if (!tt || !tt.elemType) return null;
   const dims = tt.shape?.dim ?? [];
+  const placeholder = (i: number) => { const d = `unk_${vi.name}_${i}`; unnamed.add(d); return d; };
   return {
     dtype: dtypeOf(tt.elemType, `value ${vi.name}`),
-    shape: dims.map((d, i) => (d.dimParam ? d.dimParam : d.dimValue != null ? dimOf(d.dimValue, `value ${vi.name}`) : `unk_${vi.name}_${i}`)),
+    shape: dims.map((d, i) => (d.dimParam ? d.dimParam : d.dimValue != null ? dimOf(d.dimValue, `value ${vi.name}`) : placeholder(i))),
   };
 }
 
@@ -159,9 +164,10 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
   for (const kv of m.metadataProps ?? []) g.metadata.set(kv.key ?? '', kv.value ?? '');
 
   const known = new KnownValues();
+  const unnamed = new Set<string>();
   const types = new Map<string, ValueType>();
   for (const vi of [...(gp.input ?? []), ...(gp.output ?? []), ...(gp.valueInfo ?? [])]) {
-    const t = valueType(vi);
+    const t = valueType(vi, unnamed);
     // an output or value_info without a shape says nothing about the rank: inference decides
     if (t && vi.name && (vi.type?.tensorType?.shape || gp.input?.includes(vi))) types.set(vi.name, t);
   }
@@ -204,9 +210,9 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
         try {
           return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v ? known.valueOf(v) : null })), attrs);
         } catch (e) {
-          // inference that cannot relate the file's own symbolic dims (two differently named unknowns
-          // meeting in a broadcast) leaves the types the file declares for every output standing
-          if (e instanceof ShapeError && declared.every((d) => d !== null) && inputs.some((v) => v?.type.shape.some((d) => typeof d === 'string'))) return null;
+          // inference that cannot relate two of the file's unnamed dims (placeholders meeting in a
+          // broadcast) leaves the types the file declares for every output standing
+          if (e instanceof ShapeError && declared.every((d) => d !== null) && inputs.some((v) => v?.type.shape.some((d) => typeof d === 'string' && unnamed.has(d)))) return null;
           if (e instanceof ShapeError) throw new OnnxParseError(`${label} (${op}): ${e.message}`);
           if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
           // a shape rule that met inputs it does not expect (e.g. a rank it assumes): say so, not the JS text
