@@ -28,6 +28,7 @@ import type { Value } from '../graph/ir.js';
 import { batchNorm, conv2d, fromTokens, layerNorm, linear, makeDivisible, toTokens, classifier } from './layers.js';
 import { activation, convBn, type Form, mobileOne, mobileOneBlock, seParams, squeezeExcite } from './mobileone.js';
 import { IMAGENET_MEAN, IMAGENET_STD, register } from './registry.js';
+import { defaultPretrainedCfg } from './pretrained.js';
 import { TIMM_ZOO } from './timm-zoo.js';
 
 const HEAD_DIM = 32;
@@ -214,7 +215,7 @@ for (const [name, cfg] of Object.entries(VARIANTS)) {
 
 for (const [name, cfg] of Object.entries(MCI_VARIANTS)) {
   const zoo = TIMM_ZOO[name]!;
-  const tag = zoo.pretrained[zoo.defaultTag!]!; // preprocessing of timm's default (MobileCLIP) weights
+  const tag = defaultPretrainedCfg(name)!; // preprocessing of timm's default (MobileCLIP) weights
   register({
     name,
     family: 'fastvit',

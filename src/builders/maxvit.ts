@@ -36,7 +36,7 @@ import { dimMul } from '../graph/shapes.js';
 import { Tensor } from '../graph/tensor.js';
 import { avgPool2d, batchNorm, conv2d, layerNorm, linear, makeDivisible, classifier } from './layers.js';
 import { register } from './registry.js';
-import { TIMM_ZOO } from './timm-zoo.js';
+import { defaultPretrainedCfg } from './pretrained.js';
 
 const HEAD_DIM = 32;
 const PARTITION_RATIO = 32;
@@ -352,8 +352,7 @@ function buildMaxVit(cfg: MaxVitConfig, b: Builder, x: Value, size: Pair): Value
 
 /** timm's preprocessing for a variant: its default pretrained tag's, else maxxvit's _cfg (0.5, 0.5). */
 function preprocessing(name: string): { mean: [number, number, number]; std: [number, number, number] } {
-  const zoo = TIMM_ZOO[name];
-  const tag = zoo?.defaultTag ? zoo.pretrained[zoo.defaultTag] : undefined;
+  const tag = defaultPretrainedCfg(name);
   return tag ? { mean: tag.mean, std: tag.std } : { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 }
 

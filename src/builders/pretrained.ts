@@ -17,6 +17,12 @@ export interface ResolvedModel {
   cfg: TimmPretrainedCfg | null;
 }
 
+/** The pretrained_cfg of `arch`'s default tag (timm's `pretrained=True`); null when timm has no weights for it. */
+export function defaultPretrainedCfg(arch: string): TimmPretrainedCfg | null {
+  const zoo = TIMM_ZOO[arch];
+  return zoo?.defaultTag ? zoo.pretrained[zoo.defaultTag] ?? null : null;
+}
+
 /** Every pretrained tag of the registered architectures, in registry order, tags sorted by name. */
 export function listPretrainedTags(): { tag: string; arch: string; cfg: TimmPretrainedCfg }[] {
   return listModels().flatMap((s) => Object.entries(TIMM_ZOO[s.name]?.pretrained ?? {}).map(([tag, cfg]) => ({ tag, arch: s.name, cfg })));
@@ -50,8 +56,7 @@ export function resolveModelName(name: string): ResolvedModel {
   const dot = name.indexOf('.');
   if (dot < 0) {
     const spec = getModel(name);
-    const tag = TIMM_ZOO[spec.name]?.defaultTag ?? null;
-    return { arch: spec.name, tag, cfg: tag ? TIMM_ZOO[spec.name]!.pretrained[tag]! : null };
+    return { arch: spec.name, tag: TIMM_ZOO[spec.name]?.defaultTag ?? null, cfg: defaultPretrainedCfg(spec.name) };
   }
   const arch = name.slice(0, dot);
   let spec: ModelSpec;

@@ -14,7 +14,8 @@ import { checkWritable, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
 import { parseBatch, parseFeatures, parseInputLayout, parseLayoutAlias, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
 import { hubEnv } from '../hub/env.js';
-import { downloadPretrained, resolvePretrainedName } from '../hub/pretrained.js';
+import { downloadPretrained } from '../hub/pretrained.js';
+import { resolveModelName } from '../builders/pretrained.js';
 import { progressBar } from '../hub/progress.js';
 import { type Postprocess, WrapError } from '../io-wrap/index.js';
 import { finishInt8, formatInt8Report, type Int8Flags, int8Options, quantizeWithReport } from './quantize.js';
@@ -97,7 +98,7 @@ export function registerExport(program: Command, io: Io): void {
     .option('-q, --quiet', 'print nothing on success'))
     .action(async (model: string, f: ExportFlags) => {
       const t0 = performance.now();
-      const named = resolvePretrainedName(model); // an unknown model or tag is a usage error before anything is read
+      const named = resolveModelName(model); // an unknown model or tag is a usage error before anything is read
       const spec = getModel(named.arch);
       const output = f.output ?? `${model}.onnx`;
       const features = f.features === undefined ? undefined : parseFeatures(f.features);
@@ -145,7 +146,7 @@ export function registerExport(program: Command, io: Io): void {
       }
       let int8Text = '';
       if (int8) {
-        const q = await quantizeWithReport(r.bytes, f as Int8Flags, { profile: f.target === 'web' || f.target === 'tensorrt' ? f.target : 'ort', arch: spec.name, io });
+        const q = await quantizeWithReport(r.bytes, f as Int8Flags, { profile: f.target === 'web' || f.target === 'tensorrt' ? f.target : 'ort', model, io });
         finishInt8(q.report, f as Int8Flags, output);
         r.bytes = q.bytes;
         int8Text = formatInt8Report(q.report);

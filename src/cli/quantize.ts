@@ -59,14 +59,14 @@ export interface Int8Report {
 }
 
 /** Quantizes `floatBytes` and reports; returns the int8 bytes (or throws QuantizeRefused). */
-export async function quantizeWithReport(floatBytes: Uint8Array, f: Int8Flags, o: { profile: QuantProfile; arch?: string; io: Io }): Promise<{ bytes: Uint8Array; report: Int8Report }> {
+export async function quantizeWithReport(floatBytes: Uint8Array, f: Int8Flags, o: { profile: QuantProfile; model?: string; io: Io }): Promise<{ bytes: Uint8Array; report: Int8Report }> {
   if (!f.calibration) throw new UsageError('int8 needs --calibration <folder of photos | file.npy>');
   const g = parseOnnx(floatBytes).graph;
   const x = g.inputs[0];
   if (!x || x.shape.length !== 4 || x.shape.slice(1).some((d) => typeof d !== 'number')) throw new UsageError('int8: the model needs one NCHW input with static C, H, W');
   const chw = x.shape.slice(1) as [number, number, number];
-  const arch = o.arch ?? g.metadata.get('vitx.model');
-  const cfg = preprocessCfg(arch ?? '', [chw[1], chw[2]]);
+  // the preprocessing a vitx file records (its tag, else its architecture's default tag) unless --model says otherwise
+  const cfg = preprocessCfg(o.model ?? g.metadata.get('vitx.pretrained_tag') ?? g.metadata.get('vitx.model'), [chw[1], chw[2]]);
   let cal: Samples = loadSamples(f.calibration, chw, cfg, 'calibration data');
   let held: Samples;
   if (f.eval) held = loadSamples(f.eval, chw, cfg, 'evaluation data');
@@ -130,7 +130,7 @@ export function registerQuantize(program: Command, io: Io): void {
     .argument('<file.onnx>', 'float32 ONNX file (e.g. from vitx export)')
     .option('-o, --output <file>', 'output path (default: <input>.int8.onnx)')
     .option('--target <ort|web|tensorrt>', 'QDQ placement profile (latency is measured on wasm for web, cpu otherwise)', parseProfile, 'ort')
-    .option('--model <name>', 'model whose pretrained cfg preprocesses calibration photos (default: the file\'s vitx.model metadata)')
+    .option('--model <name>', 'model whose pretrained cfg preprocesses calibration photos (model or tag; default: the file\'s vitx.pretrained_tag, else vitx.model metadata)')
     .option('-q, --quiet', 'print nothing on success'))
     .action(async (input: string, f: QuantizeFlags) => {
       if (!input.endsWith('.onnx')) throw new UsageError(`input must be an .onnx file: ${input}`);
@@ -139,7 +139,7 @@ export function registerQuantize(program: Command, io: Io): void {
       if (!f.calibration) throw new UsageError('vitx quantize needs --calibration <folder of photos | file.npy>');
       checkWritable(output, [input]);
       const bytes = readInput(input, 'ONNX file');
-      const { bytes: out, report } = await quantizeWithReport(bytes, f, { profile: f.target, arch: f.model, io });
+      const { bytes: out, report } = await quantizeWithReport(bytes, f, { profile: f.target, model: f.model, io });
       finishInt8(report, f, output);
       writeAtomic(output, [out]);
       if (f.quiet) return;

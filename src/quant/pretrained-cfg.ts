@@ -1,9 +1,10 @@
 /**
- * Preprocessing facts for a model: timm's default pretrained tag's pretrained_cfg (input size,
- * mean/std, crop_pct, crop_mode, interpolation). This is the one place calibration asks; point it at
- * the pretrained-tag resolver (builders/pretrained.ts) when that lands.
+ * Preprocessing facts for calibration images: the pretrained_cfg of a model name or tag as
+ * builders/pretrained.ts resolves it (input size, mean/std, crop_pct, crop_mode, interpolation);
+ * for an architecture timm has no weights for, its registered mean/std with timm's default crop.
  */
-import { TIMM_ZOO } from '../builders/timm-zoo.js';
+import { resolveModelName } from '../builders/pretrained.js';
+import { getModel, IMAGENET_MEAN, IMAGENET_STD } from '../builders/registry.js';
 
 export interface PreprocessCfg {
   /** Network input [H, W]. */
@@ -17,19 +18,26 @@ export interface PreprocessCfg {
   source: string;
 }
 
-const IMAGENET = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
+/** timm's defaults (IMAGENET_DEFAULT_*, crop_pct 0.875, bicubic) for a graph of unknown origin. */
+function defaults(size: [number, number], mean: readonly number[], std: readonly number[], source: string): PreprocessCfg {
+  return { size, mean: [...mean] as PreprocessCfg['mean'], std: [...std] as PreprocessCfg['std'], cropPct: 0.875, cropMode: 'center', interpolation: 'bicubic', source };
+}
 
-/** The cfg of `arch`'s default tag (`tag` overrides); ImageNet defaults at `size` when timm has none. */
-export function preprocessCfg(arch: string, size?: readonly [number, number], tag?: string): PreprocessCfg {
-  const a = TIMM_ZOO[arch];
-  const key = tag ?? a?.defaultTag ?? null;
-  const c = key ? a?.pretrained[key] : undefined;
-  const s: [number, number] = size ? [size[0], size[1]] : c ? [c.input_size[1], c.input_size[2]] : [224, 224];
-  if (!c) return { size: s, ...IMAGENET, cropPct: 0.875, cropMode: 'center', interpolation: 'bicubic', source: 'ImageNet defaults' };
+/**
+ * The cfg of `name` (an architecture: its default tag; or a tag), at `size` when given. Without a
+ * name (a file vitx did not write), ImageNet defaults. An unknown name is the resolver's usage error.
+ */
+export function preprocessCfg(name: string | undefined, size?: readonly [number, number]): PreprocessCfg {
+  if (!name) return defaults(size ? [size[0], size[1]] : [224, 224], IMAGENET_MEAN, IMAGENET_STD, 'ImageNet defaults');
+  const { arch, tag, cfg: c } = resolveModelName(name);
+  if (!c || !tag) {
+    const spec = getModel(arch);
+    return defaults(size ? [size[0], size[1]] : [spec.defaultSize[0], spec.defaultSize[1]], spec.mean, spec.std, `${arch} (no timm tag)`);
+  }
   return {
-    size: s, mean: c.mean, std: c.std, cropPct: c.crop_pct,
+    size: size ? [size[0], size[1]] : [c.input_size[1], c.input_size[2]], mean: c.mean, std: c.std, cropPct: c.crop_pct,
     cropMode: c.crop_mode === 'squash' ? 'squash' : 'center',
     interpolation: c.interpolation === 'bilinear' ? 'bilinear' : 'bicubic',
-    source: `timm ${key}`,
+    source: `timm ${tag}`,
   };
 }
