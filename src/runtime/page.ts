@@ -52,18 +52,24 @@ export async function adapter() {
   return { ok: true, info: [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') };
 }
 
-// vitx bench: onnxruntime's optimizations on (as deployed); returns each timed run in ms
-export async function bench({ job, ep, runs, warmup }) {
+// a job's model as a session (graph optimization level) and its packed inputs as feeds
+async function openJob(job, ep, level) {
   const get = async (what) => {
     const r = await fetch('/job/' + job + '/' + what);
     if (!r.ok) throw new Error('fetching ' + what + ' failed: HTTP ' + r.status);
     return r.arrayBuffer();
   };
   const [model, inputs] = await Promise.all([get('model'), get('inputs')]);
-  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: level });
+  const feeds = {};
+  for (const t of unpack(inputs)) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.dims);
+  return { session, feeds };
+}
+
+// vitx bench: onnxruntime's optimizations on (as deployed); returns each timed run in ms
+export async function bench({ job, ep, runs, warmup }) {
+  const { session, feeds } = await openJob(job, ep, 'all');
   try {
-    const feeds = {};
-    for (const t of unpack(inputs)) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.dims);
     const once = async () => { const r = await session.run(feeds); for (const t of Object.values(r)) await t.getData(); };
     for (let i = 0; i < warmup; i++) await once();
     const ms = [];
@@ -75,16 +81,8 @@ export async function bench({ job, ep, runs, warmup }) {
 }
 
 export async function run({ job, ep, outputNames }) {
-  const get = async (what) => {
-    const r = await fetch('/job/' + job + '/' + what);
-    if (!r.ok) throw new Error('fetching ' + what + ' failed: HTTP ' + r.status);
-    return r.arrayBuffer();
-  };
-  const [model, inputs] = await Promise.all([get('model'), get('inputs')]);
-  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: 'disabled' });
+  const { session, feeds } = await openJob(job, ep, 'disabled');
   try {
-    const feeds = {};
-    for (const t of unpack(inputs)) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.dims);
     const res = outputNames ? await session.run(feeds, outputNames) : await session.run(feeds);
     const outs = [];
     for (const [name, t] of Object.entries(res)) {

@@ -69,29 +69,33 @@ export function make(dtype: DType, shape: readonly number[], values: ArrayLike<n
   }
 }
 
-/**
- * Index map from an output position to an input position under broadcasting: an odometer over
- * the output shape that advances the input offset by its (zero for broadcast) strides.
- */
-export function broadcastIndex(outShape: readonly number[], inShape: readonly number[]): Int32Array {
-  const n = numel(outShape);
-  const r = outShape.length;
-  const padded = [...Array(r - inShape.length).fill(1), ...inShape] as number[];
-  const inStr = strides(padded).map((s, d) => (padded[d] === 1 ? 0 : s));
+/** Offsets of an odometer walk over `shape` starting at `base` with per-axis strides `step`. */
+export function walk(shape: readonly number[], base: number, step: readonly number[]): Int32Array {
+  const n = numel(shape);
   const idx = new Int32Array(n);
+  const r = shape.length;
   const ctr = new Array<number>(r).fill(0);
-  let off = 0;
+  let off = base;
   for (let o = 0; o < n; o++) {
     idx[o] = off;
     for (let d = r - 1; d >= 0; d--) {
       ctr[d]!++;
-      off += inStr[d]!;
-      if (ctr[d]! < outShape[d]!) break;
-      off -= inStr[d]! * ctr[d]!;
+      off += step[d]!;
+      if (ctr[d]! < shape[d]!) break;
+      off -= step[d]! * ctr[d]!;
       ctr[d] = 0;
     }
   }
   return idx;
+}
+
+/**
+ * Index map from an output position to an input position under broadcasting: the walk over the
+ * output shape with the input's strides (zero along broadcast axes).
+ */
+export function broadcastIndex(outShape: readonly number[], inShape: readonly number[]): Int32Array {
+  const padded = [...Array(outShape.length - inShape.length).fill(1), ...inShape] as number[];
+  return walk(outShape, 0, strides(padded).map((s, d) => (padded[d] === 1 ? 0 : s)));
 }
 
 /**

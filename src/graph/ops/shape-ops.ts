@@ -9,7 +9,7 @@ import { numel, ONNX_DTYPE, type DType, Tensor } from '../tensor.js';
 import {
   broadcast, compatDim, constInts, dimDiv, fail, int, ints, intsOf, isUnknown, normAxis, shapeProduct, shapeToString, t, UNKNOWN,
 } from './infer-util.js';
-import { broadcastIndex, getInt, getInts, getString, strides } from './kernel-util.js';
+import { broadcastIndex, getInt, getInts, getString, strides, walk } from './kernel-util.js';
 import { defineOp, type Kernel } from './registry.js';
 
 const ALL: readonly DType[] = Object.keys(ONNX_DTYPE) as DType[];
@@ -20,26 +20,6 @@ function pick(t: Tensor, shape: readonly number[], idx: ArrayLike<number>): Tens
   const out = new src.constructor(idx.length) as { [i: number]: unknown };
   for (let o = 0; o < idx.length; o++) out[o] = src[idx[o]!];
   return new Tensor(t.dtype, shape, out as unknown as Tensor['data']);
-}
-
-/** Offsets of an odometer walk over `shape` starting at `base` with per-axis strides `step`. */
-function walk(shape: readonly number[], base: number, step: readonly number[]): Int32Array {
-  const n = numel(shape);
-  const idx = new Int32Array(n);
-  const r = shape.length;
-  const ctr = new Array<number>(r).fill(0);
-  let off = base;
-  for (let o = 0; o < n; o++) {
-    idx[o] = off;
-    for (let d = r - 1; d >= 0; d--) {
-      ctr[d]!++;
-      off += step[d]!;
-      if (ctr[d]! < shape[d]!) break;
-      off -= step[d]! * ctr[d]!;
-      ctr[d] = 0;
-    }
-  }
-  return idx;
 }
 
 function axesOf(inputs: readonly (Tensor | null)[], attrs: Attrs, rank: number): number[] {
