@@ -46,17 +46,16 @@ export interface PrepareOptions {
 export function prepareModel(model: string, o: PrepareOptions = {}): Graph {
   const resolved = resolveModelName(model);
   const spec = getModel(resolved.arch);
-  const tagSize = resolved.cfg ? [resolved.cfg.input_size[1], resolved.cfg.input_size[2]] as const : undefined;
+  const size = o.size ?? (resolved.cfg ? [resolved.cfg.input_size[1], resolved.cfg.input_size[2]] as const : spec.defaultSize);
   const form = o.checkpoint ? detectCheckpointForm(spec, o.checkpoint.keys(), o.checkpointName) : 'train';
   const numClasses = o.features ? 0 : resolveNumClasses(spec, { ...o, fallback: resolved.cfg?.num_classes ?? spec.numClasses });
-  const g = buildModel(spec.name, { batch: o.batch, size: o.size ?? tagSize, fused: form === 'fused', numClasses, features: o.features });
+  const g = buildModel(spec.name, { batch: o.batch, size, fused: form === 'fused', numClasses, features: o.features });
   for (const [k, v] of preprocessingMetadata(resolved)) g.metadata.set(k, v);
   if (o.checkpoint) {
     // keys of the architecture this graph leaves out (a head with numClasses 0, what follows the last feature map)
     const built = new Set(parameters(g).map((v) => v.name));
     const unused = new Set([...formKeys(spec, form)].filter((k) => !built.has(k)));
-    const window = spec.relPosWindow?.(o.size ?? tagSize ?? spec.defaultSize);
-    applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName, unused, window);
+    applyCheckpoint(g, o.checkpoint, form === 'fused' ? `${o.checkpointName ?? 'checkpoint'} (fused form)` : o.checkpointName, unused, spec.relPosWindow?.(size));
   } else initDeterministic(g);
   if (form === 'fused') g.metadata.set('vitx.checkpoint_form', 'fused');
   g.metadata.set('vitx.weights', o.checkpoint ? (o.checkpointName ?? 'checkpoint') : 'deterministic-init (vitx-fnv1a-golden-v1)');

@@ -130,13 +130,12 @@ export function registerExport(program: Command, io: Io): void {
       }
       const loaded = loadWeights(spec.name, { ...f, weights: weightsPath });
       const checkpoint = loaded?.tensors;
-      const cfg = named.cfg;
       const r = usageOnWrapError(() => exportModel(model, {
         checkpoint, checkpointName, numClasses: f.numClasses, features,
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
-        preprocess: f.preprocess ? { layout: f.inputLayout ?? 'nhwc', mean: cfg?.mean ?? spec.mean, std: cfg?.std ?? spec.std } : undefined,
+        preprocess: f.preprocess ? { layout: f.inputLayout ?? 'nhwc' } : undefined, // mean/std: the tag's, as the graph records them
         postprocess: f.postprocess,
       }));
       const errors = countErrors(r.findings);

@@ -24,8 +24,15 @@ import { scaleIntoConv, shiftIntoConv } from '../passes/normalize-into-conv.js';
 
 export interface Preprocess {
   layout: 'nhwc' | 'nchw';
-  mean: readonly number[];
-  std: readonly number[];
+  /** Default: what the graph records (`vitx.mean` / `vitx.std`: the pretrained tag's, set by prepareModel). */
+  mean?: readonly number[];
+  std?: readonly number[];
+}
+
+function recorded(g: Graph, key: string): number[] {
+  const v = (g.metadata.get(key) ?? '').split(',').map(Number);
+  if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new WrapError(`--preprocess needs the model's ${key} (three numbers), the graph has '${g.metadata.get(key) ?? ''}'`);
+  return v;
 }
 
 export type Postprocess = { kind: 'softmax' } | { kind: 'topk'; k: number };
@@ -43,11 +50,12 @@ export function addPreprocess(g: Graph, p: Preprocess, fold = true): void {
   }
   const [n, , h, w] = x.shape;
   const image = g.addInput('image', { dtype: 'uint8', shape: p.layout === 'nhwc' ? [n!, h!, w!, 3] : [n!, 3, h!, w!] });
+  const mean = p.mean ?? recorded(g, 'vitx.mean'), std = p.std ?? recorded(g, 'vitx.std');
   const b = new Builder(g, 'preprocess');
   let y = p.layout === 'nhwc' ? b.transpose(image, [0, 3, 1, 2]) : image;
   y = b.op('Cast', [y], { to: attr.int(1) }, 'to_float');
-  if (p.mean.some((m) => m !== 0)) y = b.sub(y, b.constant('mean_255', Tensor.f32([1, 3, 1, 1], p.mean.map((m) => 255 * m))), 'sub_mean');
-  y = b.mul(y, b.constant('inv_std_255', Tensor.f32([1, 3, 1, 1], p.std.map((s) => 1 / (255 * s)))), 'scale');
+  if (mean.some((m) => m !== 0)) y = b.sub(y, b.constant('mean_255', Tensor.f32([1, 3, 1, 1], mean.map((m) => 255 * m))), 'sub_mean');
+  y = b.mul(y, b.constant('inv_std_255', Tensor.f32([1, 3, 1, 1], std.map((s) => 1 / (255 * s)))), 'scale');
   x.replaceAllUsesWith(y);
   g.inputs.splice(g.inputs.indexOf(x), 1);
   g.inputs.splice(g.inputs.indexOf(image), 1);
@@ -57,8 +65,8 @@ export function addPreprocess(g: Graph, p: Preprocess, fold = true): void {
   const left = [...g.nodes].filter((nd) => nd.name.startsWith('preprocess/') && (nd.op === 'Sub' || nd.op === 'Mul')).map((nd) => nd.op);
   const folded = [stats.counts['scale-into-conv'] ? 'scale' : '', stats.counts['shift-into-conv'] ? 'mean' : ''].filter(Boolean);
   g.metadata.set('vitx.preprocess', `uint8 RGB ${p.layout.toUpperCase()} 0-255, (x/255 - mean)/std; ${folded.length ? `${folded.join(' and ')} folded into the first conv` : 'nothing folded'}${left.length ? `, ${left.join(' and ')} kept as ops` : ''}`);
-  g.metadata.set('vitx.mean', fmt(p.mean));
-  g.metadata.set('vitx.std', fmt(p.std));
+  g.metadata.set('vitx.mean', fmt(mean));
+  g.metadata.set('vitx.std', fmt(std));
   g.metadata.set('vitx.layout', `${p.layout.toUpperCase()}, RGB, uint8`);
 }
 
