@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Feeds, Outputs } from '../runtime/backend.js';
-import { dtypeFromOrt, loadOrt, ortType } from '../runtime/ort.js';
+import { dtypeFromOrt, fromOrtOutputs, loadOrt, type TensorCtor, toOrtFeeds } from '../runtime/ort.js';
 import { prepareWebGpuEnv } from '../runtime/webgpu-env.js';
 
 export const BENCH_EPS = ['cpu', 'webgpu', 'wasm', 'browser-wasm', 'browser-webgpu'] as const;
@@ -62,22 +62,6 @@ export interface SessionOptions {
 
 let wasmThreads: number | null = null;
 
-/** The tensor constructor both onnxruntime-node and onnxruntime-web export. */
-type OrtLike = { Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown };
-
-/** Host tensors as onnxruntime feeds (either package: they share the Tensor API). */
-function ortFeeds<T extends OrtLike>(ort: T, feeds: Feeds): Record<string, InstanceType<T['Tensor']>> {
-  const f: Record<string, unknown> = {};
-  for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor(ortType(t.dtype) as 'float32', t.data as Float32Array, [...t.dims]);
-  return f as Record<string, InstanceType<T['Tensor']>>;
-}
-
-function hostOutputs(r: Record<string, { type: string; dims: readonly number[]; data: unknown }>): Outputs {
-  const out: Outputs = {};
-  for (const [k, v] of Object.entries(r)) out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as Float32Array };
-  return out;
-}
-
 export async function openTimed(model: Uint8Array, ep: BenchEp, o: SessionOptions = {}): Promise<TimedSession> {
   if (ep === 'wasm') return openWasm(model, o);
   const ort = await loadOrt();
@@ -91,7 +75,7 @@ export async function openTimed(model: Uint8Array, ep: BenchEp, o: SessionOption
   });
   return {
     async run(feeds) {
-      const f = ortFeeds(ort, feeds);
+      const f = toOrtFeeds(ort.Tensor as TensorCtor<InstanceType<typeof ort.Tensor>>, feeds);
       const t0 = performance.now();
       const r = await s.run(f);
       const ms = performance.now() - t0;
@@ -99,9 +83,9 @@ export async function openTimed(model: Uint8Array, ep: BenchEp, o: SessionOption
       return ms;
     },
     async infer(feeds, names) {
-      const f = ortFeeds(ort, feeds);
+      const f = toOrtFeeds(ort.Tensor as TensorCtor<InstanceType<typeof ort.Tensor>>, feeds);
       const r = names ? await s.run(f, [...names]) : await s.run(f);
-      return hostOutputs(r);
+      return fromOrtOutputs(r);
     },
     async endProfiling() {
       if (!dir) return [];
@@ -124,15 +108,15 @@ async function openWasm(model: Uint8Array, o: SessionOptions): Promise<TimedSess
   const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: o.noOptimizations ? 'disabled' : 'all', enableProfiling: Boolean(o.profile) });
   return {
     async run(feeds) {
-      const f = ortFeeds(ort, feeds);
+      const f = toOrtFeeds(ort.Tensor as TensorCtor<InstanceType<typeof ort.Tensor>>, feeds);
       const t0 = performance.now();
       await s.run(f);
       return performance.now() - t0;
     },
     async infer(feeds, names) {
-      const f = ortFeeds(ort, feeds);
+      const f = toOrtFeeds(ort.Tensor as TensorCtor<InstanceType<typeof ort.Tensor>>, feeds);
       const r = names ? await s.run(f, [...names]) : await s.run(f);
-      return hostOutputs(r);
+      return fromOrtOutputs(r);
     },
     async endProfiling() { return []; },
     release: () => s.release(),

@@ -22,6 +22,23 @@ export function dtypeFromOrt(type: string): DType {
   return type as DType;
 }
 
+/** The Tensor constructor onnxruntime-node and onnxruntime-web share. */
+export type TensorCtor<T> = new (type: 'float32', data: Float32Array, dims: readonly number[]) => T;
+
+/** Host tensors as feeds of either onnxruntime package (pass its `Tensor`). */
+export function toOrtFeeds<T>(Tensor: TensorCtor<T>, feeds: Record<string, HostTensor>): Record<string, T> {
+  const f: Record<string, T> = {};
+  for (const [k, t] of Object.entries(feeds)) f[k] = new Tensor(ortType(t.dtype) as 'float32', t.data as Float32Array, [...t.dims]);
+  return f;
+}
+
+/** A session's results as host tensors. */
+export function fromOrtOutputs(res: Readonly<Record<string, { type: string; dims: readonly number[]; data: unknown }>>): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  for (const [k, v] of Object.entries(res)) out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as HostTensor['data'] };
+  return out;
+}
+
 export interface RunOptions {
   /** Execution provider; default 'cpu'. */
   ep?: 'cpu' | 'webgpu';
@@ -56,16 +73,8 @@ export async function createSession(model: Uint8Array | string, o: RunOptions = 
 
 export async function runSession(session: Session, feeds: Record<string, HostTensor>, outputNames?: readonly string[]): Promise<Record<string, HostTensor>> {
   const ort = await loadOrt();
-  const ortFeeds: Record<string, InstanceType<Ort['Tensor']>> = {};
-  for (const [k, t] of Object.entries(feeds)) {
-    ortFeeds[k] = new ort.Tensor(ortType(t.dtype) as 'float32', t.data as never, t.dims as number[]);
-  }
-  const res = outputNames ? await session.run(ortFeeds, outputNames as string[]) : await session.run(ortFeeds);
-  const out: Record<string, HostTensor> = {};
-  for (const [k, v] of Object.entries(res)) {
-    out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as HostTensor['data'] };
-  }
-  return out;
+  const ortFeeds = toOrtFeeds(ort.Tensor as TensorCtor<InstanceType<Ort['Tensor']>>, feeds);
+  return fromOrtOutputs(outputNames ? await session.run(ortFeeds, outputNames as string[]) : await session.run(ortFeeds));
 }
 
 /** One-shot: create a session, run once, release it. */

@@ -3,7 +3,7 @@
  * that runs are reproducible and no worker threads outlive the run.
  */
 import { type Backend, BackendUnavailableError, firstLine, type Outputs } from './backend.js';
-import { dtypeFromOrt, type HostTensor, ortType } from './ort.js';
+import { fromOrtOutputs, type HostTensor, type TensorCtor, toOrtFeeds } from './ort.js';
 import { checkProbe, probeFeeds, probeModel } from './probe.js';
 
 type OrtWeb = typeof import('onnxruntime-web');
@@ -26,12 +26,8 @@ export async function openWasmBackend(): Promise<Backend> {
   const run = async (model: Uint8Array, feeds: Record<string, HostTensor>, outputNames?: readonly string[]): Promise<Outputs> => {
     const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' });
     try {
-      const f: Record<string, InstanceType<OrtWeb['Tensor']>> = {};
-      for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor(ortType(t.dtype) as 'float32', t.data as Float32Array, [...t.dims]);
-      const res = outputNames ? await s.run(f, [...outputNames]) : await s.run(f);
-      const out: Outputs = {};
-      for (const [k, v] of Object.entries(res)) out[k] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data as HostTensor['data'] };
-      return out;
+      const f = toOrtFeeds(ort.Tensor as TensorCtor<InstanceType<OrtWeb['Tensor']>>, feeds);
+      return fromOrtOutputs(outputNames ? await s.run(f, [...outputNames]) : await s.run(f));
     } finally {
       await s.release();
     }
