@@ -117,6 +117,11 @@ export function getModel(name: string): ModelSpec {
 
 export class SizeError extends Error {}
 
+/** The smallest input a variant accepts: enough to build it when only its parameter names matter. */
+export function smallestSize(spec: ModelSpec): readonly [number, number] {
+  return spec.fixedSizes?.[0] ?? [spec.sizeMultiple, spec.sizeMultiple];
+}
+
 export function checkSize(spec: ModelSpec, size: readonly [number, number]): void {
   const [h, w] = size;
   if (spec.fixedSizes) {

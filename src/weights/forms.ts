@@ -4,7 +4,7 @@
  * fused form that timm's `reparameterize_model()` leaves (`reparam_conv.weight/bias`). Which one a
  * checkpoint holds is read off its keys; a mix of both is an error naming the expected form.
  */
-import { buildModel, type ModelSpec } from '../builders/registry.js';
+import { buildModel, type ModelSpec, smallestSize } from '../builders/registry.js';
 import { parameters } from './load.js';
 import { CheckpointError } from './load.js';
 
@@ -17,8 +17,7 @@ export function formKeys(spec: ModelSpec, form: CheckpointForm): Set<string> {
   const id = `${spec.name}:${form}`;
   let names = NAMES.get(id);
   if (!names) {
-    const s = spec.sizeMultiple;
-    const g = buildModel(spec.name, { fused: form === 'fused', size: spec.fixedSizes?.[0] ?? [s, s] });
+    const g = buildModel(spec.name, { fused: form === 'fused', size: smallestSize(spec) });
     names = new Set(parameters(g).map((v) => v.name));
     NAMES.set(id, names);
   }

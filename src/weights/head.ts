@@ -4,7 +4,7 @@
  * `head.fc.bias`, EdgeViT's `head.*`. The number of classes a checkpoint was trained for is the
  * row count of its classifier weight [classes, features] (absent: a headless checkpoint, 0).
  */
-import { buildModel, type ModelSpec } from '../builders/registry.js';
+import { buildModel, type ModelSpec, smallestSize } from '../builders/registry.js';
 import type { Tensor } from '../graph/tensor.js';
 import { parameters } from './load.js';
 import { CheckpointError } from './load.js';
@@ -16,7 +16,7 @@ const CACHE = new Map<string, ClassifierKeys>();
 export function classifierKeys(spec: ModelSpec): ClassifierKeys {
   let k = CACHE.get(spec.name);
   if (!k) {
-    const size = spec.fixedSizes?.[0] ?? [spec.sizeMultiple, spec.sizeMultiple];
+    const size = smallestSize(spec);
     const without = new Set(parameters(buildModel(spec.name, { size, numClasses: 0 })).map((v) => v.name));
     const head = parameters(buildModel(spec.name, { size, numClasses: 1 })).filter((v) => !without.has(v.name));
     const weight = head.find((v) => v.shape.length >= 2);
