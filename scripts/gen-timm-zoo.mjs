@@ -58,7 +58,9 @@ export interface TimmArch {
   pretrained: Record<string, TimmPretrainedCfg>;
 }
 
-export const TIMM_ZOO: Record<string, TimmArch> = ${JSON.stringify(out, null, 1)};
+export const TIMM_ZOO: Record<string, TimmArch> = {
+${Object.entries(out).map(([k, v]) => ` ${JSON.stringify(k)}: ${JSON.stringify(v)},`).join('\n')}
+};
 `;
 writeFileSync(join(root, 'src', 'builders', 'timm-zoo.ts'), text);
 console.log(`wrote src/builders/timm-zoo.ts (${Object.keys(out).length} architectures)`);
