@@ -13,11 +13,15 @@ const defaults = JSON.parse(readFileSync(join(zoo, 'default-tags.json'), 'utf8')
 const out = {};
 for (const name of Object.keys(index).sort()) {
   const d = JSON.parse(readFileSync(join(zoo, `${name}.json`), 'utf8'));
+  const classifier = d.pretrained_tags[defaults[name]]?.classifier ?? 'head.fc';
+  const fc = d.state_dict.find(([key]) => key === `${classifier}.weight`);
+  if (!fc) throw new Error(`${name}: no ${classifier}.weight in fixtures/zoo/${name}.json`);
   out[name] = {
     family: d.family,
     params: d.params_1000_classes,
     paramsDefaultHead: d.params_default_head,
     defaultNumClasses: d.default_num_classes,
+    headInFeatures: fc[1][1],
     defaultInputSize: d.default_input_size,
     featureInfo: d.feature_info.map((f) => ({ module: f.module, channels: f.num_chs, reduction: f.reduction })),
     defaultTag: defaults[name],
@@ -50,6 +54,8 @@ export interface TimmArch {
   params: number;
   paramsDefaultHead: number;
   defaultNumClasses: number;
+  /** Input width of the classifier (\`head.fc\`): parameters of another head size = params + (classes − 1000) · (this + 1). */
+  headInFeatures: number;
   defaultInputSize: [number, number, number];
   featureInfo: { module: string; channels: number; reduction: number }[];
   /** timm's default tag (\`pretrained=True\` without a tag); null when timm has no weights. */

@@ -4,14 +4,15 @@
  * graph: parameter counts come from the variant tables (timm's counts for timm architectures).
  */
 import type { Command } from 'commander';
-import { listPretrainedTags } from '../builders/pretrained.js';
+import { defaultPretrainedCfg, listPretrainedTags } from '../builders/pretrained.js';
 import { listModels, type ModelSpec, specParams } from '../builders/registry.js';
+import { TIMM_ZOO } from '../builders/timm-zoo.js';
 import type { Io } from './main.js';
 
 export interface ListRow {
   name: string;
   family: ModelSpec['family'];
-  /** Trainable parameters with the default head. */
+  /** Trainable parameters with the default head (the default pretrained tag's, as `vitx export <name>` builds it). */
   params: number;
   /** Outputs of the default head (`--num-classes` default; MobileCLIP towers: the embedding width). */
   classes: number;
@@ -25,9 +26,19 @@ function acceptedSizes(s: ModelSpec): string {
   return s.fixedSizes ? s.fixedSizes.map(([h, w]) => `${h}x${w}`).join(',') : `multiples of ${s.sizeMultiple}`;
 }
 
+/**
+ * Classes and parameters of what `vitx export <name>` builds: the head of timm's default tag when it
+ * has one (maxvit_xlarge_tf_224's is in21k, 21843 classes), else the registry's.
+ */
+function defaultHead(s: ModelSpec): { classes: number; params: number } {
+  const classes = defaultPretrainedCfg(s.name)?.num_classes ?? s.numClasses;
+  if (classes === s.numClasses) return { classes, params: specParams(s) };
+  return { classes, params: specParams(s) + (classes - s.numClasses) * (TIMM_ZOO[s.name]!.headInFeatures + 1) };
+}
+
 export function listRows(): ListRow[] {
   return listModels().map((s) => ({
-    name: s.name, family: s.family, params: specParams(s), classes: s.numClasses,
+    name: s.name, family: s.family, ...defaultHead(s),
     size: `${s.defaultSize[0]}x${s.defaultSize[1]}`, sizes: acceptedSizes(s),
   }));
 }

@@ -21,7 +21,7 @@ describe('vitx list', () => {
 
   it('the listed parameter count of every model equals its built graph\'s (default head)', () => {
     for (const r of listRows()) {
-      const g = buildModel(r.name);
+      const g = buildModel(r.name, { numClasses: r.classes });
       expect(trainableParams(g), r.name).toBe(r.params);
       expect(g.outputs[0]!.shape, r.name).toEqual([1, r.classes]);
     }
@@ -36,6 +36,7 @@ describe('vitx list', () => {
     expect(table.stdout).toMatch(/fastvit_mci0\s+fastvit\s+11,406,976\s+512\s+256x256\s+multiples of 32/);
     expect(table.stdout).toMatch(/fastvit_mci3\s+fastvit\s+125,235,648\s+768\s+256x256\s+multiples of 64/);
     expect(table.stdout).toMatch(/mobilevitv2_050\s+mobilevit\s+1,370,593\s+1000\s+256x256\s+multiples of 32/);
+    expect(table.stdout).toMatch(/maxvit_xlarge_tf_224\s+maxvit\s+506,987,643\s+21843\s+224x224/); // timm's default tag is in21k
     expect(table.stdout).toMatch(/edgevit_s\s+edgevit\s+13,108,168\s+1000\s+224x224\s+224x224/);
   });
 });
