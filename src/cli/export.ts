@@ -12,7 +12,7 @@ import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
 import { checkWritable, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
-import { parseBatch, parseFeatures, parseInputLayout, parseLayoutAlias, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
+import { featuresOption, headOptions, numClassesOption, parseBatch, parseInputLayout, parseLayoutAlias, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
 import { hubEnv } from '../hub/env.js';
 import { downloadPretrained } from '../hub/pretrained.js';
 import { resolveModelName } from '../builders/pretrained.js';
@@ -87,8 +87,8 @@ export function registerExport(program: Command, io: Io): void {
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
     .option('--size <H|HxW>', 'input size (default: the pretrained tag\'s)', parseSize)
-    .option('--num-classes <n>', 'classifier outputs (default: the checkpoint\'s head, else the tag\'s); 0 = pooled embedding, output "embeddings"', parseNumClasses)
-    .option('--features [i,j,...]', 'backbone feature maps instead of the classifier (timm features_only / out_indices; default all), outputs features.<i>')
+    .addOption(numClassesOption())
+    .addOption(featuresOption())
     .option('--no-optimize', 'write the train-time graph as built (no passes)')
     .option('--no-reparam', 'keep BatchNorms and multi-branch blocks (clean-up passes only)')
     .option('--dtype <fp32|fp16|int8>', 'weights and compute precision (int8: static QDQ, needs --calibration)', parseDtype, 'fp32')
@@ -101,8 +101,7 @@ export function registerExport(program: Command, io: Io): void {
       const named = resolveModelName(model); // an unknown model or tag is a usage error before anything is read
       const spec = getModel(named.arch);
       const output = f.output ?? `${model}.onnx`;
-      const features = f.features === undefined ? undefined : parseFeatures(f.features);
-      if (features && f.numClasses !== undefined) throw new UsageError('--features exports no classifier; drop --num-classes');
+      const { features } = headOptions(f);
       if (features && f.postprocess) throw new UsageError('--postprocess needs a classifier; it does not apply to --features');
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (f.io === 'fp16' && f.dtype !== 'fp16') throw new UsageError('--io fp16 needs --dtype fp16');
