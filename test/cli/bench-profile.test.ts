@@ -23,14 +23,20 @@ const GRAPH_OF: Record<(typeof EPS)[number], ['cpu' | 'webgpu', 'all' | 'extende
 
 let dir: string, model: string;
 
+const optimized = new Map<string, Map<string, string>>();
+
 /** node name → op type of onnxruntime's optimized model for `ep` at `level`. */
 async function optimizedNodes(ep: 'cpu' | 'webgpu', level: 'all' | 'extended'): Promise<Map<string, string>> {
+  const known = optimized.get(`${ep} ${level}`);
+  if (known) return known;
   if (ep === 'webgpu') prepareWebGpuEnv();
   const ort = await loadOrt();
   const out = join(dir, `optimized-${ep}-${level}.onnx`);
   const s = await ort.InferenceSession.create(model, { executionProviders: [ep], graphOptimizationLevel: level, optimizedModelFilePath: out, logSeverityLevel: 3 });
   await s.release();
-  return new Map(onnx.ModelProto.decode(readFileSync(out)).graph!.node!.map((n) => [n.name!, n.opType!]));
+  const nodes = new Map(onnx.ModelProto.decode(readFileSync(out)).graph!.node!.map((n) => [n.name!, n.opType!]));
+  optimized.set(`${ep} ${level}`, nodes);
+  return nodes;
 }
 
 beforeAll(() => {
