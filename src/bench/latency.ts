@@ -17,6 +17,9 @@ import { join } from 'node:path';
 import type { Feeds, Outputs } from '../runtime/backend.js';
 import { dtypeFromOrt, fromOrtOutputs, loadOrt, type TensorCtor, toOrtFeeds } from '../runtime/ort.js';
 import { prepareWebGpuEnv } from '../runtime/webgpu-env.js';
+import { captureWasmStdout, parseProfileText, type ProfileEvent } from './profile.js';
+
+export type { ProfileEvent };
 
 export const BENCH_EPS = ['cpu', 'webgpu', 'wasm', 'browser-wasm', 'browser-webgpu'] as const;
 /** Backends timed in this process. */
@@ -25,9 +28,11 @@ export type AnyBenchEp = (typeof BENCH_EPS)[number];
 
 /**
  * browser-wasm / browser-webgpu: onnxruntime-web in headless Chromium (runtime/browser.ts), timed
- * inside the page with performance.now() (session created once, optimizations on). One browser per call.
+ * inside the page with performance.now() (session created once, optimizations on). One browser per
+ * call. With `profile`, also the text onnxruntime-web's profiler printed in the page (profile.ts parses it).
  */
-export async function browserLatency(model: Uint8Array, ep: 'browser-wasm' | 'browser-webgpu', feeds: Feeds, o: { runs: number; warmup: number }): Promise<number[]> {
+export async function browserLatency(model: Uint8Array, ep: 'browser-wasm' | 'browser-webgpu', feeds: Feeds,
+  o: { runs: number; warmup: number; profile?: boolean }): Promise<{ ms: number[]; profileText?: string }> {
   const { BrowserHost } = await import('../runtime/browser.js');
   let host;
   try {
@@ -47,12 +52,10 @@ export interface TimedSession {
   run(feeds: Feeds): Promise<number>;
   /** One run that returns the outputs (all, or `names`). */
   infer(feeds: Feeds, names?: readonly string[]): Promise<Outputs>;
-  /** With `profile`: onnxruntime's profiler events (chrome trace JSON), after the runs. */
+  /** With `profile`: onnxruntime's profiler events (chrome trace JSON), after the runs (profile.ts). */
   endProfiling(): Promise<ProfileEvent[]>;
   release(): Promise<void>;
 }
-
-export interface ProfileEvent { cat: string; name: string; dur: number; args?: { op_name?: string } }
 
 export interface SessionOptions {
   threads?: number; profile?: boolean; optimizedModelFilePath?: string;
@@ -118,7 +121,14 @@ async function openWasm(model: Uint8Array, o: SessionOptions): Promise<TimedSess
       const r = names ? await s.run(f, [...names]) : await s.run(f);
       return fromOrtOutputs(r);
     },
-    async endProfiling() { return []; },
+    async endProfiling() {
+      if (!o.profile) return [];
+      // onnxruntime-web prints the profile synchronously inside endProfiling(); its promise only reports failure
+      let done: Promise<void> | void = undefined;
+      const text = captureWasmStdout(() => { done = s.endProfiling(); });
+      await done;
+      return parseProfileText(text);
+    },
     release: () => s.release(),
   };
 }

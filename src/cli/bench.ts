@@ -1,11 +1,12 @@
 /**
  * `vitx bench <model|file.onnx>`: p50/p90 latency and throughput per backend with onnxruntime's
  * optimizations on (bench/latency.ts), and with --profile the node types and nodes that take the
- * most time according to onnxruntime's profiler (cpu and webgpu).
+ * most time according to onnxruntime's profiler, on every backend (bench/profile.ts).
  */
 import type { Command } from 'commander';
 import '../builders/index.js';
-import { type AnyBenchEp, BENCH_EPS, browserLatency, latencyStats, type LatencyStats, openTimed, type ProfileEvent } from '../bench/latency.js';
+import { type AnyBenchEp, BENCH_EPS, browserLatency, latencyStats, type LatencyStats, openTimed } from '../bench/latency.js';
+import { parseProfileText, profileOf, type ProfileSummary, type ProfileUnavailable } from '../bench/profile.js';
 import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
 import { readSignature, seededInputs } from '../verify/inputs.js';
@@ -32,23 +33,22 @@ function parseThreads(v: string): number {
   return n;
 }
 
-export interface ProfileSummary { byType: { op: string; ms: number; share: number }[]; byNode: { node: string; op: string; ms: number }[] }
-
-/** Sums the profiler's per-node kernel times ("…_kernel_time" events, µs) per op type and per node. */
-export function summarizeProfile(events: readonly ProfileEvent[], top = 10): ProfileSummary {
-  const types = new Map<string, number>(), nodes = new Map<string, { op: string; us: number }>();
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const op = e.args?.op_name ?? '?', node = e.name.slice(0, -'_kernel_time'.length);
-    types.set(op, (types.get(op) ?? 0) + e.dur);
-    const n = nodes.get(node) ?? { op, us: 0 };
-    n.us += e.dur; nodes.set(node, n);
+function checkCombination(f: BenchFlags): void {
+  const browser = f.ep.filter((e) => e.startsWith('browser-'));
+  if (f.threads > 1 && browser.length > 0) {
+    throw new UsageError(`--threads ${f.threads} does not apply to ${browser.join(', ')}: onnxruntime-web runs one thread in the page (no cross-origin isolation); bench the browser backends without --threads`);
   }
-  const total = [...types.values()].reduce((a, b) => a + b, 0) || 1;
-  return {
-    byType: [...types].sort((a, b) => b[1] - a[1]).slice(0, top).map(([op, us]) => ({ op, ms: us / 1000, share: us / total })),
-    byNode: [...nodes].sort((a, b) => b[1].us - a[1].us).slice(0, top).map(([node, v]) => ({ node, op: v.op, ms: v.us / 1000 })),
-  };
+}
+
+/** The profile of one backend as text lines (two spaces in, like the table). */
+function profileLines(ep: string, p: ProfileSummary | ProfileUnavailable): string[] {
+  if ('unavailable' in p) return [`  profile ${ep}: ${p.unavailable}`];
+  const what = p.source === 'gpu' ? 'GPU time from WebGPU timestamp queries' : 'kernel time';
+  const out = [`  profile ${ep}, top node types (${what}, ${p.totalMs.toFixed(2)} ms over ${p.runs} timed run${p.runs === 1 ? '' : 's'}):`];
+  for (const t of p.byType) out.push(`    ${t.op.padEnd(24)} ${t.ms.toFixed(2).padStart(9)} ms ${(100 * t.share).toFixed(1).padStart(5)} %`);
+  out.push(`  profile ${ep}, top nodes:`);
+  for (const n of p.byNode) out.push(`    ${n.node} (${n.op}) ${n.ms.toFixed(2)} ms`);
+  return out;
 }
 
 export function registerBench(program: Command, io: Io): void {
@@ -60,25 +60,29 @@ export function registerBench(program: Command, io: Io): void {
     .option('--threads <n>', 'intra-op threads (0: onnxruntime\'s default; wasm: worker threads)', parseThreads, 0)
     .option('--runs <n>', 'timed runs per backend', parseRuns('--runs'), 20)
     .option('--warmup <n>', 'untimed runs first', parseRuns('--warmup'), 3)
-    .option('--profile', 'top node types and nodes by time (onnxruntime profiler; cpu, webgpu)')
+    .option('--profile', 'top node types and nodes by time over the timed runs (onnxruntime\'s profiler; every backend)')
     .option('--json <file>', 'also write the results as JSON')
     .action(async (target: string, f: BenchFlags) => {
+      checkCombination(f);
       const bytes = target.endsWith('.onnx') ? readInput(target, 'ONNX file') : exportModel(getModel(target).name).bytes;
       const sig = readSignature(bytes);
       const batch = 1;
       const feeds = seededInputs(sig, { seed: 0, batch });
-      const results: { ep: AnyBenchEp; latency: LatencyStats; profile?: ProfileSummary }[] = [];
+      const results: { ep: AnyBenchEp; latency: LatencyStats; profile?: ProfileSummary | ProfileUnavailable }[] = [];
       for (const ep of f.ep) {
         if (ep === 'browser-wasm' || ep === 'browser-webgpu') {
-          results.push({ ep, latency: latencyStats(await browserLatency(bytes, ep, feeds, { runs: f.runs, warmup: f.warmup }), batch) });
+          const r = await browserLatency(bytes, ep, feeds, { runs: f.runs, warmup: f.warmup, profile: f.profile });
+          const text = r.profileText;
+          const profile = f.profile ? await profileOf(() => parseProfileText(text ?? ''), f.runs) : undefined;
+          results.push({ ep, latency: latencyStats(r.ms, batch), profile });
           continue;
         }
-        const s = await openTimed(bytes, ep, { threads: f.threads, profile: f.profile && ep !== 'wasm' });
+        const s = await openTimed(bytes, ep, { threads: f.threads, profile: f.profile });
         const ms: number[] = [];
         try {
           for (let i = 0; i < f.warmup; i++) await s.run(feeds);
           for (let i = 0; i < f.runs; i++) ms.push(await s.run(feeds));
-          const profile = f.profile && ep !== 'wasm' ? summarizeProfile(await s.endProfiling()) : undefined;
+          const profile = f.profile ? await profileOf(() => s.endProfiling(), f.runs) : undefined;
           results.push({ ep, latency: latencyStats(ms, batch), profile });
         } finally {
           await s.release();
@@ -88,13 +92,6 @@ export function registerBench(program: Command, io: Io): void {
       io.out(`${target}: ${f.runs} runs after ${f.warmup} warm-up, batch ${batch}, threads ${f.threads || 'default'}, onnxruntime optimizations on\n`);
       io.out(`  ${'backend'.padEnd(14)} ${'p50 ms'.padStart(9)} ${'p90 ms'.padStart(9)} ${'img/s'.padStart(8)}\n`);
       for (const r of results) io.out(`  ${r.ep.padEnd(14)} ${r.latency.p50.toFixed(2).padStart(9)} ${r.latency.p90.toFixed(2).padStart(9)} ${r.latency.throughput.toFixed(1).padStart(8)}\n`);
-      for (const r of results) {
-        if (!r.profile) continue;
-        io.out(`  profile ${r.ep}, top node types (kernel time over all runs):\n`);
-        for (const t of r.profile.byType) io.out(`    ${t.op.padEnd(24)} ${t.ms.toFixed(2).padStart(9)} ms ${(100 * t.share).toFixed(1).padStart(5)} %\n`);
-        io.out(`  profile ${r.ep}, top nodes:\n`);
-        for (const n of r.profile.byNode) io.out(`    ${n.node} (${n.op}) ${n.ms.toFixed(2)} ms\n`);
-      }
-      if (f.profile && f.ep.some((e) => e.includes('wasm') || e.startsWith('browser'))) io.out('  (onnxruntime-web backends: no profile; the profiler output is onnxruntime-node\'s)\n');
+      for (const r of results) if (r.profile) for (const line of profileLines(r.ep, r.profile)) io.out(`${line}\n`);
     });
 }

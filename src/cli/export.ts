@@ -12,12 +12,12 @@ import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
 import { checkWritable, writeAtomicMany } from './files.js';
 import type { Io } from './main.js';
-import { parseBatch, parseFeatures, parseInputLayout, parseLayoutAlias, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
+import { featuresOption, headOptions, numClassesOption, parseBatch, parseInputLayout, parseLayoutAlias, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
 import { hubEnv } from '../hub/env.js';
 import { downloadPretrained } from '../hub/pretrained.js';
 import { resolveModelName } from '../builders/pretrained.js';
 import { progressBar } from '../hub/progress.js';
-import { type Postprocess, WrapError } from '../io-wrap/index.js';
+import { type Postprocess, type Preprocess, WrapError, wrapOnnx } from '../io-wrap/index.js';
 import { finishInt8, formatInt8Report, type Int8Flags, int8Options, quantizeWithReport } from './quantize.js';
 
 interface ExportFlags extends WeightFlags, Partial<Int8Flags> {
@@ -87,8 +87,8 @@ export function registerExport(program: Command, io: Io): void {
     .option('--opset <n>', 'ONNX opset, 13…21 (default: the target\'s, 17)', parseOpset)
     .option('--batch <n|dynamic>', "static batch size or 'dynamic'", parseBatch, 1)
     .option('--size <H|HxW>', 'input size (default: the pretrained tag\'s)', parseSize)
-    .option('--num-classes <n>', 'classifier outputs (default: the checkpoint\'s head, else the tag\'s); 0 = pooled embedding, output "embeddings"', parseNumClasses)
-    .option('--features [i,j,...]', 'backbone feature maps instead of the classifier (timm features_only / out_indices; default all), outputs features.<i>')
+    .addOption(numClassesOption())
+    .addOption(featuresOption())
     .option('--no-optimize', 'write the train-time graph as built (no passes)')
     .option('--no-reparam', 'keep BatchNorms and multi-branch blocks (clean-up passes only)')
     .option('--dtype <fp32|fp16|int8>', 'weights and compute precision (int8: static QDQ, needs --calibration)', parseDtype, 'fp32')
@@ -101,8 +101,7 @@ export function registerExport(program: Command, io: Io): void {
       const named = resolveModelName(model); // an unknown model or tag is a usage error before anything is read
       const spec = getModel(named.arch);
       const output = f.output ?? `${model}.onnx`;
-      const features = f.features === undefined ? undefined : parseFeatures(f.features);
-      if (features && f.numClasses !== undefined) throw new UsageError('--features exports no classifier; drop --num-classes');
+      const { features } = headOptions(f);
       if (features && f.postprocess) throw new UsageError('--postprocess needs a classifier; it does not apply to --features');
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (f.io === 'fp16' && f.dtype !== 'fp16') throw new UsageError('--io fp16 needs --dtype fp16');
@@ -114,7 +113,7 @@ export function registerExport(program: Command, io: Io): void {
       if (!int8 && (f.calibration || f.eval)) throw new UsageError('--calibration and --eval go with --dtype int8');
       if (int8 && (f.target === 'coreml')) throw new UsageError('--dtype int8 supports --target ort, web or tensorrt');
       if (int8 && f.externalData) throw new UsageError('--dtype int8 writes one file; --external-data is not supported with it');
-      if (int8 && (f.preprocess || f.postprocess)) throw new UsageError('--dtype int8 calibrates the float input; --preprocess and --postprocess are not supported with it yet');
+      const preprocess: Preprocess | undefined = f.preprocess ? { layout: f.inputLayout ?? 'nhwc' } : undefined; // mean/std: the tag's, as the graph records them
       const dataPath = `${output}.data`;
       checkWritable(output, f.weights ? [f.weights] : []);
       checkWritable(dataPath, f.weights ? [f.weights] : []);
@@ -135,9 +134,12 @@ export function registerExport(program: Command, io: Io): void {
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
-        preprocess: f.preprocess ? { layout: f.inputLayout ?? 'nhwc' } : undefined, // mean/std: the tag's, as the graph records them
-        postprocess: f.postprocess,
+        // int8: the wraps go on after quantization (wrapOnnx), so calibration sees the float input
+        preprocess: preprocess && !int8 ? preprocess : undefined,
+        postprocess: int8 ? undefined : f.postprocess,
       }));
+      // a wrap the model cannot take is a usage mistake before any calibration
+      if (int8 && (preprocess || f.postprocess)) usageOnWrapError(() => wrapOnnx(r.bytes, { preprocess, postprocess: f.postprocess }));
       const errors = countErrors(r.findings);
       if (errors > 0) {
         for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);
@@ -148,6 +150,7 @@ export function registerExport(program: Command, io: Io): void {
         const q = await quantizeWithReport(r.bytes, f as Int8Flags, { profile: f.target === 'web' || f.target === 'tensorrt' ? f.target : 'ort', model, io });
         finishInt8(q.report, f as Int8Flags, output);
         r.bytes = q.bytes;
+        if (preprocess || f.postprocess) ({ bytes: r.bytes, graph: r.graph } = wrapOnnx(q.bytes, { preprocess, postprocess: f.postprocess }));
         int8Text = formatInt8Report(q.report);
       }
       writeAtomicMany(r.external ? [[dataPath, r.external.data], [output, [r.bytes]]] : [[output, [r.bytes]]]);

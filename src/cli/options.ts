@@ -1,4 +1,5 @@
 /** Parsers for command-line values; each throws a UsageError naming the flag. */
+import { Option } from 'commander';
 import type { Batch } from '../builders/registry.js';
 import { MAX_OPSET, MIN_OPSET } from '../onnx/legalize.js';
 import { TARGETS, type TargetName } from '../targets/index.js';
@@ -56,6 +57,23 @@ export function parseFeatures(v: string | boolean): number[] | 'all' {
   if (v === true || v === 'all') return 'all';
   if (typeof v !== 'string' || !/^\d+(,\d+)*$/.test(v)) throw new UsageError(`--features takes comma-separated feature indices (e.g. 1,2,3) or nothing for all, got '${String(v)}'`);
   return v.split(',').map(Number);
+}
+
+/** `--num-classes` as `vitx export` and `vitx verify` take it (what the model outputs; headOptions checks it). */
+export function numClassesOption(): Option {
+  return new Option('--num-classes <n>', 'classifier outputs (default: the checkpoint\'s head, else the tag\'s); 0 = pooled embedding, output "embeddings"').argParser(parseNumClasses);
+}
+
+/** `--features` as `vitx export` and `vitx verify` take it. */
+export function featuresOption(): Option {
+  return new Option('--features [i,j,...]', 'backbone feature maps instead of the classifier (timm features_only / out_indices; default all), outputs features.<i>');
+}
+
+/** The parsed head flags; --features and --num-classes together are a usage mistake. */
+export function headOptions(f: { numClasses?: number; features?: string | boolean }): { numClasses?: number; features?: number[] | 'all' } {
+  const features = f.features === undefined ? undefined : parseFeatures(f.features);
+  if (features && f.numClasses !== undefined) throw new UsageError('--features exports no classifier; drop --num-classes');
+  return { numClasses: f.numClasses, features };
 }
 
 export function parseInputLayout(v: string): 'nhwc' | 'nchw' {

@@ -16,7 +16,7 @@ import { readModelBytes, selfContainedModel } from '../onnx/external.js';
 import { EXIT, UsageError } from './errors.js';
 import { checkWritable, readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
-import { DEFAULT_MAX_INPUT_MB, parseFloatOpt, parseMaxInputMb, parseSize } from './options.js';
+import { DEFAULT_MAX_INPUT_MB, featuresOption, headOptions, numClassesOption, parseFloatOpt, parseMaxInputMb, parseSize } from './options.js';
 
 export const DEFAULT_ATOL = 1e-4;
 export const DEFAULT_RTOL = 1e-3;
@@ -24,6 +24,7 @@ export const DEFAULT_RTOL = 1e-3;
 interface VerifyFlags extends WeightFlags {
   ep: BackendName[]; reference?: string; loadOutputs?: string; saveOutputs?: string;
   atol: number; rtol: number; seed: number; batch: number; maxInputMb: number; size?: [number, number]; weights?: string; json?: string;
+  numClasses?: number; features?: string | boolean;
 }
 
 export function parseEpList(v: string): BackendName[] {
@@ -128,6 +129,8 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
     .option('--batch <n>', 'batch size', parseStaticBatch, 1)
     .option('--max-input-mb <n>', 'largest total size of the generated inputs, in MiB', parseMaxInputMb, DEFAULT_MAX_INPUT_MB)
     .option('--size <H|HxW>', 'input size for model names (default: the model\'s)', parseSize)
+    .addOption(numClassesOption())
+    .addOption(featuresOption())
     .option('-w, --weights <file>', 'checkpoint for model names (.safetensors or PyTorch .pth/.pth.tar/.bin); default: deterministic init')
     .option('--checkpoint-key <key>', 'entry of a PyTorch checkpoint holding the state dict (default as timm)')
     .option('--checkpoint-layout <official|timm>', 'key layout of the checkpoint (default: detected)', parseCheckpointLayout)
@@ -138,7 +141,9 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       if (single && args.length > 1) throw new UsageError(`${single} needs a single target, got ${args.length}`);
       if (f.saveOutputs && !goldensFormat(f.saveOutputs)) throw new UsageError(`--save-outputs must end in .json or .safetensors: ${f.saveOutputs}`);
       const targets = args.map(resolveTarget);
+      const head = headOptions(f);
       if (targets.some((t) => t.kind === 'file') && (f.size || f.weights)) throw new UsageError('--size and --weights apply to model names, not .onnx files');
+      if (targets.some((t) => t.kind === 'file') && (head.numClasses !== undefined || head.features)) throw new UsageError('--num-classes and --features apply to model names, not .onnx files');
       if (targets.some((t) => t.kind === 'file') && (f.checkpointKey !== undefined || f.checkpointLayout)) throw new UsageError('--checkpoint-key and --checkpoint-layout apply to model names with --weights');
       const inputs = targets.flatMap((t) => (t.kind === 'file' ? [t.path] : []));
       const refPath = f.reference ?? f.loadOutputs;
@@ -154,7 +159,7 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       try {
         for (const target of targets) {
           const r = await verify(target, {
-            backends: f.ep, tolerance, seed: f.seed, batch: f.batch, size: f.size, checkpoint,
+            backends: f.ep, tolerance, seed: f.seed, batch: f.batch, size: f.size, checkpoint, ...head,
             checkpointName: f.weights ? basename(f.weights) : undefined, reference, pool, maxInputBytes: f.maxInputMb * 2 ** 20, onProgress: progress(io),
           });
           io.out(formatReport(r));

@@ -18,6 +18,8 @@
 import { Builder } from '../graph/builder.js';
 import { attr, type Graph } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
+import { parseOnnx } from '../onnx/parse.js';
+import { serialize } from '../onnx/serialize.js';
 import { deadCode } from '../passes/dce.js';
 import { rulePass } from '../passes/driver.js';
 import { scaleIntoConv, shiftIntoConv } from '../passes/normalize-into-conv.js';
@@ -90,4 +92,18 @@ export function addPostprocess(g: Graph, p: Postprocess): void {
   g.renameValue(scores, 'scores');
   g.renameValue(indices, 'indices');
   g.metadata.set('vitx.postprocess', `topk=${p.k} of softmax`);
+}
+
+/**
+ * The wraps applied to a written file (`--dtype int8`: after quantization, so that calibration and
+ * the fidelity report see the float input and logits the quantizer works on). The normalization is
+ * not folded: the first conv's weights are int8 behind a DequantizeLinear, and the input's
+ * QuantizeLinear sits between; Sub and Mul stay float ops before it, so the quantized graph gets
+ * exactly the tensor it was calibrated on.
+ */
+export function wrapOnnx(bytes: Uint8Array, o: { preprocess?: Preprocess; postprocess?: Postprocess }): { bytes: Uint8Array; graph: Graph } {
+  const { graph: g, opset } = parseOnnx(bytes);
+  if (o.preprocess) addPreprocess(g, o.preprocess, false);
+  if (o.postprocess) addPostprocess(g, o.postprocess);
+  return { bytes: serialize(g, { opset }), graph: g };
 }

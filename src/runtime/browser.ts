@@ -144,8 +144,11 @@ export class BrowserHost {
     }
   }
 
-  /** `vitx bench`: times `runs` runs (after `warmup`) in a fresh page, onnxruntime's optimizations on. */
-  async bench(ep: 'webgpu' | 'wasm', model: Uint8Array, feeds: Feeds, o: { runs: number; warmup: number }): Promise<number[]> {
+  /**
+   * `vitx bench`: times `runs` runs (after `warmup`) in a fresh page, onnxruntime's optimizations on;
+   * with `profile`, also the profiler's output text (bench/profile.ts parses it).
+   */
+  async bench(ep: 'webgpu' | 'wasm', model: Uint8Array, feeds: Feeds, o: { runs: number; warmup: number; profile?: boolean }): Promise<{ ms: number[]; profileText?: string }> {
     const name = ep === 'webgpu' ? 'browser-webgpu' as const : 'browser-wasm' as const;
     const page = await this.newPage();
     const id = String(this.nextJob++);
@@ -155,7 +158,7 @@ export class BrowserHost {
         const a = await page.evaluate(callRunner('adapter', {})) as { ok: boolean };
         if (!a.ok) throw new BackendUnavailableError(noAdapterMessage(name));
       }
-      return await page.evaluate(callRunner('bench', { job: id, ep, runs: o.runs, warmup: o.warmup })) as number[];
+      return await page.evaluate(callRunner('bench', { job: id, ep, runs: o.runs, warmup: o.warmup, profile: Boolean(o.profile) })) as { ms: number[]; profileText?: string };
     } catch (e) {
       if (e instanceof BackendUnavailableError) throw e;
       throw new BackendRunError(`${name}: ${pageError(e)}`);

@@ -12,6 +12,13 @@ ort.env.wasm.wasmPaths = '/ort/';
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 
+// onnxruntime-web's profiler prints its JSON array to stdout, which emscripten sends to
+// console.log, bound when the WebAssembly module starts (the first session): this wrapper is what
+// it binds, and collects the lines while a bench asks for them.
+let printed = null;
+const consoleLog = console.log.bind(console);
+console.log = (...a) => { if (printed) printed.push(a.join(' ')); else consoleLog(...a); };
+
 const VIEWS = {
   float32: [Float32Array, 4], float64: [Float64Array, 8], float16: [Uint16Array, 2], int64: [BigInt64Array, 8],
   int32: [Int32Array, 4], int8: [Int8Array, 1], uint8: [Uint8Array, 1], bool: [Uint8Array, 1],
@@ -52,29 +59,37 @@ export async function adapter() {
   return { ok: true, info: [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') };
 }
 
-// a job's model as a session (graph optimization level) and its packed inputs as feeds
-async function openJob(job, ep, level) {
+// a job's model as a session (graph optimization level, profiler on or off) and its packed inputs as feeds
+async function openJob(job, ep, level, enableProfiling = false) {
   const get = async (what) => {
     const r = await fetch('/job/' + job + '/' + what);
     if (!r.ok) throw new Error('fetching ' + what + ' failed: HTTP ' + r.status);
     return r.arrayBuffer();
   };
   const [model, inputs] = await Promise.all([get('model'), get('inputs')]);
-  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: level });
+  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: level, enableProfiling });
   const feeds = {};
   for (const t of unpack(inputs)) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.dims);
   return { session, feeds };
 }
 
-// vitx bench: onnxruntime's optimizations on (as deployed); returns each timed run in ms
-export async function bench({ job, ep, runs, warmup }) {
-  const { session, feeds } = await openJob(job, ep, 'all');
+// vitx bench: onnxruntime's optimizations on (as deployed); returns each timed run in ms and, with
+// profile, the text onnxruntime's profiler printed at endProfiling()
+export async function bench({ job, ep, runs, warmup, profile }) {
+  const { session, feeds } = await openJob(job, ep, 'all', profile);
   try {
     const once = async () => { const r = await session.run(feeds); for (const t of Object.values(r)) await t.getData(); };
     for (let i = 0; i < warmup; i++) await once();
     const ms = [];
     for (let i = 0; i < runs; i++) { const t0 = performance.now(); await once(); ms.push(performance.now() - t0); }
-    return ms;
+    if (!profile) return { ms };
+    printed = [];
+    try {
+      await session.endProfiling();
+      return { ms, profileText: printed.join('\\n') };
+    } finally {
+      printed = null;
+    }
   } finally {
     await session.release();
   }

@@ -37,6 +37,9 @@ export interface VerifyOptions {
   size?: readonly [number, number];
   checkpoint?: ReadonlyMap<string, Tensor>;
   checkpointName?: string;
+  /** Model targets: the head as `vitx export` builds it (pipeline.ts PrepareOptions). */
+  numClasses?: number;
+  features?: readonly number[] | 'all';
   opset?: number;
   /** Model targets: the optimization passes that produce the candidate (default: the default pipeline). */
   passes?: readonly Pass[];
@@ -98,7 +101,9 @@ function prepare(target: VerifyTarget, o: VerifyOptions): Prepared {
   if (target.kind === 'file') {
     return { name: target.path, candidate: target.bytes, candidateText: target.path, reference: target.bytes, referenceText: `${target.path} on cpu` };
   }
-  const common = { batch: o.batch ?? 1, size: o.size, checkpoint: o.checkpoint, checkpointName: o.checkpointName, opset: o.opset, externalData: false };
+  const common = {
+    batch: o.batch ?? 1, size: o.size, checkpoint: o.checkpoint, checkpointName: o.checkpointName, numClasses: o.numClasses, features: o.features, opset: o.opset, externalData: false,
+  };
   const cand = exportModel(target.model, { ...common, passes: o.passes });
   const pipeline = o.passes ? `passes ${o.passes.map((p) => p.name).join(', ') || '(none)'}` : 'default pipeline';
   const candidateText = `${target.model} optimized (${pipeline}, opset ${cand.opset}, ${o.checkpointName ?? 'deterministic init'})`;
@@ -140,9 +145,18 @@ export async function verify(target: VerifyTarget, o: VerifyOptions): Promise<Ve
     const feeds = inputsFor(sig, o, p.name);
     o.onProgress?.({ phase: 'reference', target: p.name, what: 'computing reference outputs' });
     const ref = await referenceOutputs(p, feeds, pool, o);
+    // every reference output must be one of the model's (e.g. a features / embeddings / N-class file
+    // against flags that build another head): otherwise there is nothing to compare it with
     const missing = Object.keys(ref.outputs).filter((k) => !sig.outputs.some((s) => s.name === k));
-    if (missing.length === Object.keys(ref.outputs).length) {
-      throw new VerifyError(`the reference's outputs (${Object.keys(ref.outputs).join(', ')}) are not outputs of the model (${sig.outputs.map((s) => s.name).join(', ')})`);
+    if (missing.length > 0) {
+      throw new VerifyError(`the reference's outputs (${Object.keys(ref.outputs).join(', ')}) are not all outputs of the model (${sig.outputs.map((s) => s.name).join(', ')}): ${missing.join(', ')} missing`);
+    }
+    for (const out of sig.outputs) {
+      const r = ref.outputs[out.name];
+      const fixed = out.shape.every((d) => typeof d === 'number');
+      if (r && fixed && (r.dims.length !== out.shape.length || r.dims.some((d, i) => d !== out.shape[i]))) {
+        throw new VerifyError(`the reference's output ${out.name} is [${r.dims.join(',')}], the model's is [${out.shape.join(',')}]`);
+      }
     }
     const results: BackendResult[] = [];
     for (const name of o.backends) {
