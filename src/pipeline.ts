@@ -15,6 +15,7 @@ import { parameters } from './weights/load.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
+import { contribAttention } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 import { addPostprocess, addPreprocess, type Postprocess, type Preprocess } from './io-wrap/index.js';
@@ -148,8 +149,11 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
-  // onnxruntime contrib fusions: only with an explicit --target ort, float32, below opset 20 (passes/contrib-gelu.ts)
-  if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32' && opset < 20) passes = [...passes, ...optimize(g, { passes: [contribGelu], verifyEach: o.verifyEach }).passes];
+  // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20
+  if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
+    const contrib = opset < 20 ? [contribGelu, contribAttention] : [contribAttention];
+    passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
+  }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);
   if (o.postprocess) addPostprocess(g, o.postprocess);
   let fp16: Fp16Stats | null = null;
