@@ -181,14 +181,15 @@ export const contribAttentionRule: Rule<Attention> = {
     const [S, H, N, d] = dims(ctx);
     const x = m.q.lin.node.input(0);
     const w = packed(b, m, (l) => l.w, 1);
-    const bias = m.q.lin.bias ? packed(b, m, (l) => l.bias!, 0) : null;
+    // onnxruntime's CPU kernel reads the bias unconditionally (no bias: zeros, as the kernel would need)
+    const bias = m.q.lin.bias ? packed(b, m, (l) => l.bias!, 0) : b.constant('zero_bias', new Tensor('float32', [3 * H! * d!]));
     let ab: Value | null = null;
     if (m.bias) ab = m.bias.shape.length === 4 ? m.bias : b.reshape(m.bias, [...Array<number>(4 - m.bias.shape.length).fill(1), ...dims(m.bias)]);
     const attrs = { num_heads: attr.int(m.heads), scale: attr.float(m.scale) };
     const inputs = ab ? [x, w, bias, null, null, ab] : [x, w, bias];
     const att = g.addNode('Attention', inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: `${m.scores.name.replace(/\/[^/]*$/, '')}/Attention`, attrs, domain: 'com.microsoft' }).output;
     const back = b.transpose(b.reshape(att, [S!, N!, H!, d!]), [0, 2, 1, 3]);
-    return { replace: [[ctx, back]], names: [[w, m.q.lin.w.name], ...(bias ? [[bias, m.q.lin.bias!.name]] as [Value, string][] : [])] };
+    return { replace: [[ctx, back]], names: [[w, m.q.lin.w.name], ...(m.q.lin.bias ? [[bias, m.q.lin.bias.name]] as [Value, string][] : [])] };
   },
 };
 
