@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     if (INT8) {
       const chw = [3, dims[2]!, dims[3]!] as [number, number, number];
       const cal = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'calibration'), chw, preprocessCfg(spec.name, [dims[2]!, dims[3]!]), 'calibration');
-      const q = await quantizeOnnx(ortFile.bytes, cal);
+      const q = await quantizeOnnx(exportModel(spec.name, { target: 'ort', contribAttention: false }).bytes, cal); // as `vitx export --dtype int8`
       const [fp32, fused, int8] = await interleavedLatency([opt.bytes, ortFile.bytes, q.bytes], dims, 'cpu');
       (row as Row).fused = [fp32!, fused!];
       (row as Row).cpu8 = [fp32!, int8!];

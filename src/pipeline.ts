@@ -96,6 +96,12 @@ export interface ExportOptions extends PrepareOptions {
   externalAbove?: number;
   /** With optimize: this pass list instead of the default pipeline (tests, `vitx verify`'s library use). */
   passes?: readonly Pass[];
+  /**
+   * With an explicit target 'ort' and float32: attention as com.microsoft.Attention
+   * (passes/contrib-attention.ts; default true). The int8 export turns it off, so that the q/k/v
+   * projections stay MatMuls for QDQ.
+   */
+  contribAttention?: boolean;
   /** uint8 image input normalized inside the graph (io-wrap/index.ts). */
   preprocess?: Preprocess;
   /** Softmax or top-K probabilities in place of the logits. */
@@ -151,7 +157,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
   // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
-    const contrib = opset < 20 ? [contribGelu, contribAttention] : [contribAttention];
+    const contrib: Pass[] = [...(opset < 20 ? [contribGelu] : []), ...(o.contribAttention ?? true ? [contribAttention] : [])];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
   }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);

@@ -152,11 +152,13 @@ describe('contrib-attention', () => {
     if (model === 'mobilevit_xxs') expect(Buffer.compare(Buffer.from(exportModel(model, { checkpoint, target: 'ort' }).bytes), Buffer.from(ort.bytes))).toBe(0);
   }, 120_000);
 
-  it('must not fire without an explicit --target ort, with fp16 or for another target', () => {
+  it('must not fire without an explicit --target ort, with fp16, for another target, for int8 or a dynamic batch', () => {
     const has = (r: ReturnType<typeof exportModel>) => [...r.graph.nodes].some((n) => n.op === 'Attention');
     expect(has(exportModel('mobilevit_xxs'))).toBe(false);
     expect(has(exportModel('mobilevit_xxs', { target: 'ort', dtype: 'fp16' }))).toBe(false);
     expect(has(exportModel('mobilevit_xxs', { target: 'web' }))).toBe(false);
+    expect(has(exportModel('mobilevit_xxs', { target: 'ort', contribAttention: false }))).toBe(false); // the int8 export's
+    expect(has(exportModel('mobilevit_xxs', { target: 'ort', batch: 'dynamic' }))).toBe(false); // symbolic S: not traced
     expect(has(exportModel('mobilevit_xxs', { target: 'ort', opset: 20 }))).toBe(true);
   }, 60_000);
 });
