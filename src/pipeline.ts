@@ -17,10 +17,14 @@ import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExt
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
 import { contribAttention } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';
+import { sliceBeforeNorm } from './passes/slice-before-norm.js';
+import { rulePass } from './passes/driver.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 import { addPostprocess, addPreprocess, type Postprocess, type Preprocess } from './io-wrap/index.js';
 
 export const DEFAULT_OPSET = 17;
+
+const SLICE_BEFORE_NORM = rulePass('slice-before-norm', [sliceBeforeNorm]);
 
 export interface PrepareOptions {
   batch?: Batch;
@@ -155,9 +159,10 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
-  // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20
+  // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20.
+  // slice-before-norm is standard-op and exact, measured (and so far enabled) for this profile only
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
-    const contrib: Pass[] = [...(opset < 20 ? [contribGelu] : []), ...(o.contribAttention ?? true ? [contribAttention] : [])];
+    const contrib: Pass[] = [SLICE_BEFORE_NORM, ...(opset < 20 ? [contribGelu] : []), ...(o.contribAttention ?? true ? [contribAttention] : [])];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
   }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);
