@@ -18,13 +18,19 @@ import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
 import { contribAttention } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';
 import { sliceBeforeNorm } from './passes/slice-before-norm.js';
+import { depthwiseUpsample } from './passes/depthwise-upsample.js';
+import { flattenTokens } from './passes/flatten-tokens.js';
+import { SIMPLIFY_RULES } from './passes/simplify.js';
 import { rulePass } from './passes/driver.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 import { addPostprocess, addPreprocess, type Postprocess, type Preprocess } from './io-wrap/index.js';
 
 export const DEFAULT_OPSET = 17;
 
-const SLICE_BEFORE_NORM = rulePass('slice-before-norm', [sliceBeforeNorm]);
+/** Standard-op rewrites measured with the attention fusion (its cancel-layout cleans up after them). */
+const ORT_LAYOUT = rulePass('ort-layout', [sliceBeforeNorm, depthwiseUpsample]);
+/** Token-wise ops on [A·N, C] (passes/flatten-tokens.ts), then the Reshape pairs between them merged. */
+const FLATTEN_TOKENS = rulePass('flatten-tokens', [flattenTokens, ...SIMPLIFY_RULES]);
 
 export interface PrepareOptions {
   batch?: Batch;
@@ -102,8 +108,9 @@ export interface ExportOptions extends PrepareOptions {
   passes?: readonly Pass[];
   /**
    * With an explicit target 'ort' and float32: attention as com.microsoft.Attention
-   * (passes/contrib-attention.ts; default true). The int8 export turns it off, so that the q/k/v
-   * projections stay MatMuls for QDQ.
+   * (passes/contrib-attention.ts) and the layout rewrites measured with it (slice-before-norm,
+   * depthwise-upsample, flatten-tokens); default true. The int8 export turns it off, so that the q/k/v projections
+   * stay MatMuls for QDQ (the GELU fusion stays on).
    */
   contribAttention?: boolean;
   /** uint8 image input normalized inside the graph (io-wrap/index.ts). */
@@ -160,9 +167,10 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
   // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20.
-  // slice-before-norm is standard-op and exact, measured (and so far enabled) for this profile only
+  // slice-before-norm, depthwise-upsample and flatten-tokens are standard-op and exact, measured (and so far enabled) for this profile only
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
-    const contrib: Pass[] = [SLICE_BEFORE_NORM, ...(opset < 20 ? [contribGelu] : []), ...(o.contribAttention ?? true ? [contribAttention] : [])];
+    const attention = o.contribAttention ?? true;
+    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS] : [])];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
   }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);
