@@ -20,6 +20,7 @@ import { contribGelu } from './passes/contrib-gelu.js';
 import { sliceBeforeNorm } from './passes/slice-before-norm.js';
 import { depthwiseUpsample } from './passes/depthwise-upsample.js';
 import { flattenTokens } from './passes/flatten-tokens.js';
+import { splitTranspose } from './passes/split-transpose.js';
 import { SIMPLIFY_RULES } from './passes/simplify.js';
 import { rulePass } from './passes/driver.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
@@ -31,6 +32,8 @@ export const DEFAULT_OPSET = 17;
 const ORT_LAYOUT = rulePass('ort-layout', [sliceBeforeNorm, depthwiseUpsample]);
 /** Token-wise ops on [A·N, C] (passes/flatten-tokens.ts), then the Reshape pairs between them merged. */
 const FLATTEN_TOKENS = rulePass('flatten-tokens', [flattenTokens, ...SIMPLIFY_RULES]);
+/** Last: cancel-layout would merge its two steps back into one Transpose. */
+const SPLIT_TRANSPOSE = rulePass('split-transpose', [splitTranspose]);
 
 export interface PrepareOptions {
   batch?: Batch;
@@ -109,8 +112,8 @@ export interface ExportOptions extends PrepareOptions {
   /**
    * With an explicit target 'ort' and float32: attention as com.microsoft.Attention
    * (passes/contrib-attention.ts) and the layout rewrites measured with it (slice-before-norm,
-   * depthwise-upsample, flatten-tokens); default true. The int8 export turns it off, so that the q/k/v projections
-   * stay MatMuls for QDQ (the GELU fusion stays on).
+   * depthwise-upsample, flatten-tokens, split-transpose); default true. The int8 export turns it
+   * off, so that the q/k/v projections stay MatMuls for QDQ (the GELU fusion stays on).
    */
   contribAttention?: boolean;
   /** uint8 image input normalized inside the graph (io-wrap/index.ts). */
@@ -167,10 +170,11 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
   // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20.
-  // slice-before-norm, depthwise-upsample and flatten-tokens are standard-op and exact, measured (and so far enabled) for this profile only
+  // slice-before-norm, depthwise-upsample, flatten-tokens and split-transpose are standard-op and
+  // exact, measured (and so far enabled) for this profile only
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
     const attention = o.contribAttention ?? true;
-    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS] : [])];
+    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS, SPLIT_TRANSPOSE] : [])];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
   }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);

@@ -16,8 +16,9 @@ import { runRules } from '../../src/passes/driver.js';
 import { flattenTokens } from '../../src/passes/flatten-tokens.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { SIMPLIFY_RULES } from '../../src/passes/simplify.js';
+import { splitTranspose } from '../../src/passes/split-transpose.js';
 import { exportModel } from '../../src/pipeline.js';
-import { expectPreserved, initForTest, tinyBuilder } from '../helpers/graphs.js';
+import { expectPreserved, initForTest, runGraph, tinyBuilder } from '../helpers/graphs.js';
 
 function build(shape: number[], body: (b: Builder, x: Value) => Value): Graph {
   const { b, x } = tinyBuilder(shape);
@@ -27,7 +28,7 @@ function build(shape: number[], body: (b: Builder, x: Value) => Value): Graph {
   return b.g;
 }
 
-function rejects(g: Graph, rule: typeof depthwiseUpsample | typeof flattenTokens, reason: RegExp): void {
+function rejects(g: Graph, rule: typeof depthwiseUpsample | typeof flattenTokens | typeof splitTranspose, reason: RegExp): void {
   const explain = new Map<string, string>();
   expect(runRules(g, [rule], { explain }).counts[rule.name]).toBe(0);
   expect([...explain.values()].join(' | ')).toMatch(reason);
@@ -93,4 +94,32 @@ describe('flatten-tokens', () => {
     rejects(build([2, 5, C], (b, x) => b.op('LayerNormalization', [x, b.constant('g', Tensor.f32([5, C])), b.constant('b', Tensor.f32([5, C]))], { axis: attr.int(1) })), flattenTokens, /more than the last axis/);
     rejects(build([2, 5, C], (b, x) => b.matmul(x, b.transpose(x, [0, 2, 1]))), flattenTokens, /not 2-D/);
   });
+});
+
+describe('split-transpose', () => {
+  const D = 32, NH = 3, NW = 4;
+  it.each([
+    ['unfold (U: the channel axis moves last first)', [1, D, NH, 2, NW, 2], [0, 3, 5, 2, 4, 1]],
+    ['fold (F: rows permuted with the channels kept last first)', [1, 2, 2, NH, NW, D], [0, 5, 3, 1, 4, 2]],
+  ] as const)('%s: two steps, the same elements', async (_, shape, perm) => {
+    const g = build([...shape], (b, x) => b.transpose(x, perm));
+    const before = [...(await runGraph(build([...shape], (b, x) => b.transpose(x, perm))))[0]!];
+    await expectPreserved(g, (g) => { expect(runRules(g, [splitTranspose]).counts['split-transpose']).toBe(1); });
+    const ts = [...g.nodes].filter((n) => n.op === 'Transpose');
+    expect(ts.length).toBe(2);
+    expect(ts.some((n) => n.output.shape.length === 3 && n.attrInts('perm').join() === '0,2,1')).toBe(true);
+    expect([...(await runGraph(g))[0]!]).toEqual(before);
+  });
+
+  it('does not fire when the last axis stays, on rank 4, or for short rows (MobileViT v2)', () => {
+    rejects(build([1, 2, 3, 2, 4, D], (b, x) => b.transpose(x, [0, 2, 4, 1, 3, 5])), splitTranspose, /last axis stays/);
+    rejects(build([1, D, 3, 4], (b, x) => b.transpose(x, [0, 2, 3, 1])), splitTranspose, /rank ≥ 5/);
+    rejects(build([16, 3, 2, 4, 2], (b, x) => b.transpose(x, [0, 2, 4, 1, 3])), splitTranspose, /rows too short/);
+  });
+
+  it('mobilevit_xxs --target ort: each unfold and fold becomes two steps; mobilevitv2_050 untouched', () => {
+    const count = (m: string) => exportModel(m, { target: 'ort' }).passes.reduce((n, p) => n + (p.stats.counts['split-transpose'] ?? 0), 0);
+    expect(count('mobilevit_xxs')).toBe(6);
+    expect(count('mobilevitv2_050')).toBe(0);
+  }, 60_000);
 });
