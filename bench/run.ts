@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     if (INT8) {
       const chw = [3, dims[2]!, dims[3]!] as [number, number, number];
       const cal = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'calibration'), chw, preprocessCfg(spec.name, [dims[2]!, dims[3]!]), 'calibration');
-      const q = await quantizeOnnx(ortFile.bytes, cal);
+      const q = await quantizeOnnx(exportModel(spec.name, { target: 'ort', contribAttention: false }).bytes, cal); // as `vitx export --dtype int8`
       const [fp32, fused, int8] = await interleavedLatency([opt.bytes, ortFile.bytes, q.bytes], dims, 'cpu');
       (row as Row).fused = [fp32!, fused!];
       (row as Row).cpu8 = [fp32!, int8!];
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     `Roofline on this machine (onnxruntime CPU, 2 threads): 2048³ MatMul ${roof.fp32.toFixed(0)} GFLOP/s float32, ${roof.int8.toFixed(0)} GOP/s int8 (QDQ, u8×s8).`,
     INT8 ? `int8: \`vitx export --dtype int8\` (QDQ, minmax calibration on fixtures/images/calibration), timed interleaved with the float32 vitx file in one process (thread spinning off), ORT all; CPU 2 threads, WASM onnxruntime-web 1 thread. Geomean int8/fp32: CPU ${geo('cpu8')}, WASM ${geo('wasm8')}.` : '',
     '',
-    `fp32 --target ort: the same float32 file with onnxruntime contrib fusions (GELU as one node), interleaved with the default file; geomean ${geo('fused')}.`,
+    `fp32 --target ort: the same float32 file with onnxruntime contrib fusions (GELU and attention as one node each) and the layout rewrites measured with them, interleaved with the default file; geomean ${geo('fused')}.`,
     '',
     '| model | export (s) | nodes train-time → vitx | BatchNorm nodes | CPU ms, ORT all: train-time (torch.onnx stand-in) → vitx | CPU ms, ORT off: train-time → vitx | CPU ms fp32 → fp32 --target ort | CPU ms fp32 → int8 | WASM ms fp32 → int8 |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -15,11 +15,25 @@ import { parameters } from './weights/load.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
+import { contribAttention } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';
+import { sliceBeforeNorm } from './passes/slice-before-norm.js';
+import { depthwiseUpsample } from './passes/depthwise-upsample.js';
+import { flattenTokens } from './passes/flatten-tokens.js';
+import { splitTranspose } from './passes/split-transpose.js';
+import { SIMPLIFY_RULES } from './passes/simplify.js';
+import { rulePass } from './passes/driver.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 import { addPostprocess, addPreprocess, type Postprocess, type Preprocess } from './io-wrap/index.js';
 
 export const DEFAULT_OPSET = 17;
+
+/** Standard-op rewrites measured with the attention fusion (its cancel-layout cleans up after them). */
+const ORT_LAYOUT = rulePass('ort-layout', [sliceBeforeNorm, depthwiseUpsample]);
+/** Token-wise ops on [A·N, C] (passes/flatten-tokens.ts), then the Reshape pairs between them merged. */
+const FLATTEN_TOKENS = rulePass('flatten-tokens', [flattenTokens, ...SIMPLIFY_RULES]);
+/** Last: cancel-layout would merge its two steps back into one Transpose. */
+const SPLIT_TRANSPOSE = rulePass('split-transpose', [splitTranspose]);
 
 export interface PrepareOptions {
   batch?: Batch;
@@ -95,6 +109,13 @@ export interface ExportOptions extends PrepareOptions {
   externalAbove?: number;
   /** With optimize: this pass list instead of the default pipeline (tests, `vitx verify`'s library use). */
   passes?: readonly Pass[];
+  /**
+   * With an explicit target 'ort' and float32: attention as com.microsoft.Attention
+   * (passes/contrib-attention.ts) and the layout rewrites measured with it (slice-before-norm,
+   * depthwise-upsample, flatten-tokens, split-transpose); default true. The int8 export turns it
+   * off, so that the q/k/v projections stay MatMuls for QDQ (the GELU fusion stays on).
+   */
+  contribAttention?: boolean;
   /** uint8 image input normalized inside the graph (io-wrap/index.ts). */
   preprocess?: Preprocess;
   /** Softmax or top-K probabilities in place of the logits. */
@@ -148,8 +169,14 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
-  // onnxruntime contrib fusions: only with an explicit --target ort, float32, below opset 20 (passes/contrib-gelu.ts)
-  if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32' && opset < 20) passes = [...passes, ...optimize(g, { passes: [contribGelu], verifyEach: o.verifyEach }).passes];
+  // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20.
+  // slice-before-norm, depthwise-upsample, flatten-tokens and split-transpose are standard-op and
+  // exact, measured (and so far enabled) for this profile only
+  if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
+    const attention = o.contribAttention ?? true;
+    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS, SPLIT_TRANSPOSE] : [])];
+    passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
+  }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);
   if (o.postprocess) addPostprocess(g, o.postprocess);
   let fp16: Fp16Stats | null = null;

@@ -134,6 +134,7 @@ export function registerExport(program: Command, io: Io): void {
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
+        contribAttention: !int8, // the QDQ pass quantizes the q/k/v MatMuls
         // int8: the wraps go on after quantization (wrapOnnx), so calibration sees the float input
         preprocess: preprocess && !int8 ? preprocess : undefined,
         postprocess: int8 ? undefined : f.postprocess,
