@@ -54,3 +54,16 @@ describe('inspect', () => {
     expect(formatReport(r)).toMatch(/lint {5}tensorrt: 0 errors, 1 warning\n {2}warning dynamic-shape input: /);
   });
 });
+
+describe('inspect: onnxruntime contrib Attention (--target ort)', () => {
+  it('counts what the MatMuls it replaces count: the same MACs as the standard-op file', async () => {
+    const { exportModel } = await import('../../src/pipeline.js');
+    for (const model of ['mobilevit_xxs', 'maxvit_tiny_tf_224']) {
+      const plain = exportModel(model);
+      const fused = exportModel(model, { target: 'ort' });
+      const attentions = [...fused.graph.nodes].filter((n) => n.domain === 'com.microsoft' && n.op === 'Attention').length;
+      expect(attentions, model).toBeGreaterThan(0);
+      expect(countMacs(fused.graph).total, model).toBe(countMacs(plain.graph).total);
+    }
+  });
+});
