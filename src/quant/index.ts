@@ -23,6 +23,8 @@ export interface QuantizeOptions {
   /** ort / web: minimum dot-product length of a quantized op (default qdq.ts MIN_REDUCTION). */
   minReduction?: number;
   onProgress?: (s: string) => void;
+  /** ort / web: grow uint8 regions (qdq.ts growRegions; default on). */
+  regions?: boolean;
 }
 
 export interface QuantizeResult {
@@ -41,7 +43,7 @@ export async function quantizeOnnx(floatModel: Uint8Array, calibration: Samples,
   const x = g.inputs[0]!;
   const chw = x.shape.slice(1).join(',');
   if (chw !== calibration.shape.join(',')) throw new QuantizeError(`calibration samples are [${calibration.shape.join(', ')}], the model input ${x.name} is [${x.shape.join(', ')}]`);
-  const plan = planQdq(g, profile, { quantizeAttention: o.quantizeAttention, minReduction: o.minReduction });
+  const plan = planQdq(g, profile, { quantizeAttention: o.quantizeAttention, minReduction: o.minReduction, regions: o.regions });
   if (plan.nodes.length === 0) throw new QuantizeError('nothing to quantize: no Conv, Gemm or MatMul with constant float32 weights and a long enough dot product');
   const ranges = await calibrate(g, opset, calibrationValues(plan), calibration, method, o.onProgress);
   const stats = applyQdq(g, plan, ranges, profile);
