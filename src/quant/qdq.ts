@@ -190,14 +190,16 @@ function growRegions(g: Graph, s: {
     }
     for (const n of g.nodes) {
       const y = n.outputs[0];
-      if (!y || n.outputs.length !== 1 || !isFloat(y) || y.isGraphOutput || s.want.has(y)) continue;
+      if (!y || n.outputs.length !== 1 || !isFloat(y) || y.isGraphOutput || s.sameAs.has(y)) continue;
       const x = n.inputs[0] ?? null;
       const acts = n.inputs.filter((v) => isActivation(v));
       const ok = UNARY_U8.has(n.op) || MOVE_U8.has(n.op) ? isActivation(x) && q(x)
         : BINARY_U8.has(n.op) ? acts.length === 2 && acts.every(q)
           : n.op === 'Concat' ? acts.length === n.inputs.length && acts.every(q) : false;
-      if (!ok || feedsFloatWeightOp(y)) continue;
+      if (!ok || (!s.want.has(y) && feedsFloatWeightOp(y))) continue;
+      // data movement: the input's parameters also where the output was quantized for its consumer
       if (MOVE_U8.has(n.op)) s.sameAs.set(y, s.folded.find((r) => r.output === x)?.input(0) ?? x!);
+      else if (s.want.has(y)) continue;
       s.want.add(y);
       changed = true;
     }
