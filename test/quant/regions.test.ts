@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTimed } from '../../src/bench/latency.js';
-import { attr, Graph, type Value } from '../../src/graph/ir.js';
+import { attr, Graph, type Shape, type Value } from '../../src/graph/ir.js';
 import { Tensor } from '../../src/graph/tensor.js';
 import { onnx } from '../../src/onnx/proto.js';
 import { serialize } from '../../src/onnx/serialize.js';
@@ -22,8 +22,6 @@ import { seeded } from '../helpers/graphs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vitx-regions-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-type Shape = readonly number[];
 
 function conv(g: Graph, name: string, x: Value, cout: number, k: number, group: number, shape: Shape): Value {
   const cin = Number(x.shape[1]);
@@ -72,8 +70,8 @@ function floatNet(): Uint8Array {
   return serialize(g, { opset: 17 });
 }
 
-function samples(n: number, seed: string, shape: Shape): Samples {
-  return { description: 'seeded', names: Array.from({ length: n }, (_, i) => `${seed}${i}`), shape: [...shape], data: Array.from({ length: n }, (_, i) => seeded(shape, `${seed}${i}`).data as Float32Array) };
+function samples(n: number, seed: string, shape: [number, number, number]): Samples {
+  return { description: 'seeded', names: Array.from({ length: n }, (_, i) => `${seed}${i}`), shape, data: Array.from({ length: n }, (_, i) => seeded(shape, `${seed}${i}`).data as Float32Array) };
 }
 
 const opsOf = (bytes: Uint8Array) => {
@@ -199,7 +197,9 @@ describe('token Linears as 2-D Gemms', () => {
   it('quantized, onnxruntime fuses each into QGemm and runs the Reshapes on uint8', async () => {
     const fp32 = serialize(tokenNet(), { opset: 17 });
     // calibrated on the two rows of the evaluation input (this checks placement and kernels, not calibration)
-    const q = await quantizeOnnx(fp32, { description: 's', names: ['a', 'b'], shape: [6, 16], data: [data.slice(0, 96), data.slice(96)] }, { minReduction: 0 });
+    // (Samples are typed [C, H, W]; quantizeOnnx compares the per-sample shape with the input's, any rank)
+    const rows = { description: 's', names: ['a', 'b'], shape: [6, 16] as unknown as Samples['shape'], data: [data.slice(0, 96), data.slice(96)] };
+    const q = await quantizeOnnx(fp32, rows, { minReduction: 0 });
     const r = await runAll(fp32, q.bytes, feeds, 'fc2/bias', 'tokens');
     expect(r.fusedOps.get('QGemm')).toBe(2);
     expect(r.fusedOps.get('QLinearMatMul')).toBeUndefined();
