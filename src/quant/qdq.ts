@@ -54,11 +54,14 @@ const isActivation = (v: Value | null): v is Value => isFloat(v) && !v.isConstan
 /**
  * ort / web: ops whose dot products are shorter than this (K = C_in/group·kh·kw, or a MatMul's
  * inner dimension) stay float: they are memory-bound, and the Q/DQ around them cost more than the
- * integer kernel saves. Measured on CPU time per run, interleaved (mobilevit_xxs, fastvit_t8,
- * edgevit_xxs, mobileone_s0): K ≥ 64 gave 0.93 / 0.90 / 0.81 / 0.72 × float32 against 1.15 /
- * 1.15 / 0.92 / 0.67 × with every op quantized; 128 was the same, 256 slightly worse.
+ * integer kernel saves. Measured on CPU time per run, interleaved (int8/float32, two runs each):
+ * before the uint8 regions, K ≥ 64 gave mobilevit_xxs, fastvit_t8, edgevit_xxs, mobileone_s0 0.93 /
+ * 0.90 / 0.81 / 0.72 against 1.15 / 1.15 / 0.92 / 0.67 with every op quantized. With the regions,
+ * K ≥ 32 against K ≥ 64: fastvit_t8 0.87 / 0.73 vs 0.91 / 0.80, mobileone_s0 0.62 / 0.51 vs
+ * 0.66 / 0.56, fastvit_sa12 0.72 / 0.59 vs 0.73 / 0.60, mobilevit_xxs and edgevit_xxs within noise
+ * (±3 %); K ≥ 24 or 16 were slower on fastvit_t8 and mobileone_s0 (their 3×3 stems, K = 27, turn int8).
  */
-export const MIN_REDUCTION = 64;
+export const MIN_REDUCTION = 32;
 
 /**
  * Which input holds the constant weight, the per-channel axis and the dot-product length K.
