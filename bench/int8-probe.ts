@@ -1,10 +1,19 @@
 /**
- * Scratch probe (not part of the product): int8 QDQ placement variants against float32, timed
- * interleaved in one process (onnxruntime CPU 2 threads or onnxruntime-web 1 thread).
- *   npx tsx bench/int8-probe.ts cpu|wasm|ops model[,model] variant[,variant] [runs]
- * variant: JSON-ish name from VARIANTS below.
+ * int8 placement probe (a measuring tool, not part of `npm run bench`): QDQ files written with
+ * different quantizeOnnx options, against the float32 vitx file.
+ *
+ *   PROBE_VARIANTS='{"old":{"regions":false,"gemm":false,"minReduction":64},"new":{}}' \
+ *     npx tsx bench/int8-probe.ts cpu|wasm|ops|fid model[,model…] variant[,variant…] [runs]
+ *
+ *   cpu / wasm  interleaved latency in one process (thread spinning off; CPU 2 threads from the
+ *               `--target ort` file, as `vitx export --dtype int8` does; WASM 1 thread, profile web
+ *               from the default file, as `npm run bench` does); medians and int8/float32 ratios
+ *   ops         op histogram of onnxruntime's optimized graph (which QLinear* kernels it fused);
+ *               files under $PROBE_DIR (default: the OS temp folder)
+ *   fid         worst held-out Pearson correlation (reference weights, fixtures/images/evaluation)
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../src/builders/index.js';
@@ -16,6 +25,9 @@ import { loadSamples } from '../src/quant/data.js';
 import { quantizeOnnx, type QuantizeOptions } from '../src/quant/index.js';
 import { preprocessCfg } from '../src/quant/pretrained-cfg.js';
 import { recipeInput } from '../src/weights/recipe.js';
+import { feedFor } from '../src/quant/calibrate.js';
+import { compareRow } from '../src/quant/fidelity.js';
+import { referenceCheckpoint } from '../test/helpers/reference.js';
 
 const VARIANTS: Record<string, Partial<QuantizeOptions>> = JSON.parse(process.env['PROBE_VARIANTS'] ?? '{}');
 const [mode, modelsArg, variantsArg, runsArg] = process.argv.slice(2);
@@ -41,15 +53,35 @@ for (const model of modelsArg!.split(',')) {
     const q = await quantizeOnnx(src.bytes, cal, o);
     files.push({ name: v, model: q.bytes });
     if (mode === 'ops') {
-      const p = `/work/scratch/int8speed/${model}.${v}.opt.onnx`;
-      const s = await openTimed(q.bytes, 'cpu', { optimizedModelFilePath: p });
+      const base = join(process.env['PROBE_DIR'] ?? tmpdir(), `${model}.${v}`);
+      const s = await openTimed(q.bytes, 'cpu', { optimizedModelFilePath: `${base}.opt.onnx` });
       await s.release();
-      writeFileSync(`/work/scratch/int8speed/${model}.${v}.onnx`, q.bytes);
-      const { readFileSync } = await import('node:fs');
+      writeFileSync(`${base}.onnx`, q.bytes);
+      const p = `${base}.opt.onnx`;
       console.log(model, v, JSON.stringify(ops(readFileSync(p))));
     }
   }
   if (mode === 'ops') continue;
+  if (mode === 'fid') {
+    // worst held-out Pearson correlation (reference weights, fixtures/images/evaluation), cpu as deployed
+    const r = exportModel(model, { checkpoint: referenceCheckpoint(model), target: 'ort' });
+    const ev = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'evaluation'), chw, preprocessCfg(model, [dims[2]!, dims[3]!]), 'evaluation');
+    const row: string[] = [];
+    for (const v of variantsArg!.split(',')) {
+      const q = await quantizeOnnx(r.bytes, cal, VARIANTS[v] ?? {});
+      const [a, b] = [await openTimed(r.bytes, 'cpu', { noOptimizations: true }), await openTimed(q.bytes, 'cpu')];
+      let worst = 1;
+      for (let i = 0; i < ev.data.length; i++) {
+        const feeds = feedFor(r.graph, ev, i);
+        const x = (await a.infer(feeds))['logits']!.data as Float32Array, y = (await b.infer(feeds))['logits']!.data as Float32Array;
+        worst = Math.min(worst, compareRow(ev.names[i]!, x, y, true).pearson);
+      }
+      await a.release(); await b.release();
+      row.push(`${v} ${worst.toFixed(4)}`);
+    }
+    console.log(`${model} worst held-out pearson: ${row.join(' | ')}`);
+    continue;
+  }
   const feeds = { input: { dtype: 'float32' as const, dims, data: recipeInput(dims) } };
   const t = await interleaved(files, feeds, mode === 'wasm' ? 'wasm' : 'cpu', { runs, warmup: 2, threads: mode === 'wasm' ? 1 : 2 });
   const base = median(t.get('fp32')!);
