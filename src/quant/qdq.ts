@@ -138,7 +138,7 @@ export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): Q
       keptFloat.add(n);
       const min = o.minReduction ?? MIN_REDUCTION;
       if (w.multiplied) w = null;
-      else if (w.depthwise && regions) { depthwiseInside.push(n); w = null; }
+      else if (w.depthwise && regions) { if (w.kernel <= 9) depthwiseInside.push(n); w = null; }
       else if (w.k < min || (w.depthwise && w.kernel > 9)) w = null;
     }
     const attention = n.op === 'MatMul' && !w && o.quantizeAttention && isActivation(n.inputs[0] ?? null) && isActivation(n.inputs[1] ?? null);
@@ -166,18 +166,22 @@ export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): Q
  * ort / web: grow the uint8 regions around the quantized ops until nothing changes, so that
  * onnxruntime keeps uint8 NHWC tensors across them instead of transposing / reordering at every
  * int8↔float boundary (QLinearConv runs NHWC, float Conv NCHWc):
- *   - a depthwise Conv (K = kh·kw, below MIN_REDUCTION) whose input or output is quantized is
- *     quantized (QLinearConv's depthwise kernel, any kernel size). Measured (int8/float32, CPU):
+ *   - a depthwise 3×3 (or smaller) Conv whose input or output is quantized is quantized
+ *     (QLinearConv's depthwise kernel). Measured (int8/float32, CPU, FastViT's 7×7s included):
  *     against input-only, fastvit_t8 0.79 vs 0.86, fastvit_sa12 0.67 vs 0.73, edgevit_xxs 0.88 vs
  *     0.91, mobileone_s0 0.61 vs 0.64; against every depthwise Conv, mobilevit_xxs 0.96 vs 1.03 (its
- *     early depthwise Convs sit between float SiLUs);
+ *     early depthwise Convs sit between float SiLUs). Larger depthwise kernels stay float for
+ *     fidelity: FastViT's 7×7s quantized (per-tensor activations, one input channel per output)
+ *     dropped the worst held-out Pearson correlation to 0.971 (t12), 0.978 (s12), 0.981 (sa12),
+ *     0.991 (t8), from ≥ 0.998;
  *   - Sigmoid, GlobalAveragePool, AveragePool, LeakyRelu whose input is quantized, Add / Mul whose
  *     two activation inputs are, and Concat whose inputs all are get their output quantized
  *     (QLinearSigmoid, QLinearMul — SiLU = x·σ(x) —, QLinearAdd, QLinearConcat, …);
  *   - MaxPool, Resize, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice whose input is quantized
  *     get their output quantized with the input's scale and zero point (onnxruntime then runs them on
  *     uint8 and drops the pair);
- *   - never a tensor that would leave a weight op kept float between a DQ and a Q: onnxruntime
+ *   - never a tensor that would leave a weight op kept float between a DQ and a Q (nor a depthwise
+ *     Conv whose input or output would): onnxruntime
  *     quantizes such an op itself (per-tensor weights; for FastViT's channel-multiplied 7×7 convs
  *     the slow grouped kernel, 2.2× slower end to end).
  */
@@ -186,11 +190,14 @@ function growRegions(g: Graph, s: {
   quantizeOp: (n: Node, weight: boolean, attention: boolean) => void;
 }): void {
   const q = (v: Value) => s.want.has(v) || s.folded.some((r) => r.output === v);
-  const feedsFloatWeightOp = (v: Value) => [...v.uses].some((u) => u.slot === 0 && s.keptFloat.has(u.node) && q(u.node.outputs[0]!));
+  // quantizing v would leave a float weight op between a DQ and a Q (its input and output quantized)
+  const sandwiches = (v: Value, self?: Node) => q(v) ? false
+    : [...v.uses].some((u) => u.slot === 0 && u.node !== self && s.keptFloat.has(u.node) && q(u.node.outputs[0]!))
+      || (v.producer !== null && v.producer !== self && s.keptFloat.has(v.producer) && q(v.producer.inputs[0]!));
   for (let changed = true; changed;) {
     changed = false;
     for (const n of s.depthwiseInside) {
-      if (s.nodes.has(n) || !(q(n.inputs[0]!) || q(n.outputs[0]!))) continue;
+      if (s.nodes.has(n) || !(q(n.inputs[0]!) || q(n.outputs[0]!)) || sandwiches(n.inputs[0]!, n) || sandwiches(n.outputs[0]!, n)) continue;
       s.quantizeOp(n, true, false);
       changed = true;
     }
@@ -202,7 +209,7 @@ function growRegions(g: Graph, s: {
       const ok = UNARY_U8.has(n.op) || MOVE_U8.has(n.op) ? isActivation(x) && q(x)
         : BINARY_U8.has(n.op) ? acts.length === 2 && acts.every(q)
           : n.op === 'Concat' ? acts.length === n.inputs.length && acts.every(q) : false;
-      if (!ok || (!s.want.has(y) && feedsFloatWeightOp(y))) continue;
+      if (!ok || sandwiches(y)) continue;
       // data movement: the input's parameters also where the output was quantized for its consumer
       if (MOVE_U8.has(n.op)) s.sameAs.set(y, s.folded.find((r) => r.output === x)?.input(0) ?? x!);
       else if (s.want.has(y)) continue;

@@ -148,16 +148,19 @@ describe('uint8 regions (ort)', () => {
     expect(relErr(r.ref, r.emulated)).toBeLessThan(0.05);
   });
 
-  it('a depthwise Conv joins a region from either side: float input and quantized consumer, or the reverse', () => {
+  it('a depthwise 3×3 Conv joins a region from either side (float input and quantized consumer, or the reverse); a 7×7 does not', () => {
     const g = new Graph('dw');
     const x = g.addInput('x', { dtype: 'float32', shape: [1, 32, 8, 8] });
     const s = [1, 32, 8, 8];
-    const a = conv(g, 'dw_a', op(g, 'Tanh', 'tanh', [x], s), 32, 7, 32, s); // float input, feeds c1
+    const a = conv(g, 'dw_a', op(g, 'Tanh', 'tanh', [x], s), 32, 3, 32, s); // float input, feeds c1
     const c1 = conv(g, 'c1', a, 32, 1, 1, s); // K = 32: quantized
     const b = conv(g, 'dw_b', c1, 32, 3, 32, s); // quantized input, float consumer
-    g.outputs.push(op(g, 'Tanh', 'out', [b], s));
-    expect(planQdq(g, 'ort').nodes.map((n) => n.name)).toEqual(['dw_a', 'c1', 'dw_b']);
-    expect(planQdq(g, 'ort', { regions: false }).nodes.map((n) => n.name)).toEqual(['c1']); // K = 49, 9 < MIN_REDUCTION
+    const big = conv(g, 'dw_7x7', b, 32, 7, 32, s); // quantized input, but above 3×3: stays float
+    g.outputs.push(op(g, 'Tanh', 'out', [big], s));
+    const p = planQdq(g, 'ort');
+    expect(p.nodes.map((n) => n.name)).toEqual(['dw_a', 'c1', 'dw_b']);
+    expect(p.tensors.map((t) => t.name)).toEqual(['tanh', 'dw_a', 'c1', 'dw_b']); // not dw_7x7's output: it would sit between DQ and Q
+    expect(planQdq(g, 'ort', { regions: false }).nodes.map((n) => n.name)).toEqual(['c1']); // K = 9 < MIN_REDUCTION
   });
 
   it('tensorrt is unchanged: pairs on the inputs of quantizable ops only, no region growth', () => {
