@@ -7,7 +7,7 @@ import { serialize } from '../onnx/serialize.js';
 import { type CalibrationMethod, calibrate } from './calibrate.js';
 import type { Samples } from './data.js';
 import { linearsToGemm } from './gemm2d.js';
-import { applyQdq, calibrationValues, planQdq, type QuantProfile } from './qdq.js';
+import { applyQdq, calibrationValues, planQdq, type QuantProfile, REGIONS_BY_DEFAULT } from './qdq.js';
 
 export { CALIBRATION_METHODS, type CalibrationMethod } from './calibrate.js';
 export { QUANT_PROFILES, type QuantProfile } from './qdq.js';
@@ -21,10 +21,10 @@ export interface QuantizeOptions {
   profile?: QuantProfile;
   method?: CalibrationMethod;
   quantizeAttention?: boolean;
-  /** ort / web: minimum dot-product length of a quantized op (default qdq.ts MIN_REDUCTION). */
+  /** ort / web: minimum dot-product length of a quantized op (default qdq.ts MIN_REDUCTION[profile]). */
   minReduction?: number;
   onProgress?: (s: string) => void;
-  /** ort / web: grow uint8 regions (qdq.ts growRegions; default on). */
+  /** ort / web: grow uint8 regions (qdq.ts growRegions; default REGIONS_BY_DEFAULT: ort yes, web no). */
   regions?: boolean;
   /** ort / web: token Linears (MatMul + bias on rank ≥ 3) as Reshape → Gemm → Reshape (gemm2d.ts; default on). */
   gemm?: boolean;
@@ -46,7 +46,7 @@ export async function quantizeOnnx(floatModel: Uint8Array, calibration: Samples,
   const x = g.inputs[0]!;
   const chw = x.shape.slice(1).join(',');
   if (chw !== calibration.shape.join(',')) throw new QuantizeError(`calibration samples are [${calibration.shape.join(', ')}], the model input ${x.name} is [${x.shape.join(', ')}]`);
-  if (profile !== 'tensorrt' && (o.regions ?? true) && (o.gemm ?? true)) linearsToGemm(g);
+  if (profile !== 'tensorrt' && (o.regions ?? REGIONS_BY_DEFAULT[profile]) && (o.gemm ?? true)) linearsToGemm(g);
   const plan = planQdq(g, profile, { quantizeAttention: o.quantizeAttention, minReduction: o.minReduction, regions: o.regions });
   if (plan.nodes.length === 0) throw new QuantizeError('nothing to quantize: no Conv, Gemm or MatMul with constant float32 weights and a long enough dot product');
   const ranges = await calibrate(g, opset, calibrationValues(plan), calibration, method, o.onProgress);

@@ -7,7 +7,7 @@
  * Weights (Conv, Gemm, MatMul with a constant 2-D B): int8, symmetric per output channel,
  * s_c = max|W_c| / 127, z = 0 (Conv axis 0; MatMul B[K, N] axis 1; Gemm B axis 0 with transB=1);
  * web: the same levels as uint8 with z = 128. ort / web: every op with a dot product shorter than
- * MIN_REDUCTION stays float, except a depthwise Conv inside a uint8 region (growRegions); grouped
+ * MIN_REDUCTION stays float, except a depthwise Conv inside a uint8 region (growRegions, ort); grouped
  * Convs with one input channel and several filters per group stay float (QLinearConv runs them as
  * one tiny GEMM per group: FastViT's 7×7 stride-2 ones made it 2.2× slower). tensorrt: depthwise
  * Convs above 3×3 stay float.
@@ -60,8 +60,14 @@ const isActivation = (v: Value | null): v is Value => isFloat(v) && !v.isConstan
  * K ≥ 32 against K ≥ 64: fastvit_t8 0.87 / 0.73 vs 0.91 / 0.80, mobileone_s0 0.62 / 0.51 vs
  * 0.66 / 0.56, fastvit_sa12 0.72 / 0.59 vs 0.73 / 0.60, mobilevit_xxs and edgevit_xxs within noise
  * (±3 %); K ≥ 24 or 16 were slower on fastvit_t8 and mobileone_s0 (their 3×3 stems, K = 27, turn int8).
+ * web keeps K ≥ 64 and no regions: on onnxruntime-web (1 thread) K ≥ 32 made mobileone_s0 1.05 vs
+ * 0.96 and edgevit_xxs 0.83 vs 0.78, and the regions maxvit_tiny_tf_224 0.68 vs 0.65 (mobilevit_xxs
+ * 0.86 vs 0.88, the rest within noise).
  */
-export const MIN_REDUCTION = 32;
+export const MIN_REDUCTION: Readonly<Record<'ort' | 'web', number>> = { ort: 32, web: 64 };
+
+/** Whether a profile grows uint8 regions (growRegions) and writes token Linears as Gemms (gemm2d.ts) by default. */
+export const REGIONS_BY_DEFAULT: Readonly<Record<QuantProfile, boolean>> = { ort: true, web: false, tensorrt: false };
 
 /**
  * Which input holds the constant weight, the per-channel axis and the dot-product length K.
@@ -93,9 +99,9 @@ function weightOf(n: Node): { slot: number; axis: number; k: number; depthwise: 
 export interface PlanOptions {
   /** Also quantize the attention MatMuls (two activations). */
   quantizeAttention?: boolean;
-  /** ort / web: minimum dot-product length of a quantized op (default MIN_REDUCTION). */
+  /** ort / web: minimum dot-product length of a quantized op (default MIN_REDUCTION[profile]). */
   minReduction?: number;
-  /** ort / web: the uint8 region rules (depthwise Convs inside it, uint8 ops carried through); default on. */
+  /** ort / web: the uint8 region rules (depthwise Convs inside it, uint8 ops carried through); default REGIONS_BY_DEFAULT. */
   regions?: boolean;
 }
 
@@ -113,7 +119,7 @@ export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): Q
   const folded: Node[] = [];
   const sameAs = new Map<Value, Value>();
   const withOutputs = profile !== 'tensorrt';
-  const regions = withOutputs && (o.regions ?? true);
+  const regions = withOutputs && (o.regions ?? REGIONS_BY_DEFAULT[profile]);
   const keptFloat = new Set<Node>();
   const depthwiseInside: Node[] = [];
   const quantizeOp = (n: Node, weight: boolean, attention: boolean) => {
@@ -136,7 +142,7 @@ export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): Q
     if (w && profile === 'tensorrt' && (w.depthwise || w.multiplied) && w.kernel > 9) w = null;
     if (w && withOutputs) {
       keptFloat.add(n);
-      const min = o.minReduction ?? MIN_REDUCTION;
+      const min = o.minReduction ?? MIN_REDUCTION[profile as 'ort' | 'web'];
       if (w.multiplied) w = null;
       else if (w.depthwise && regions) { if (w.kernel <= 9) depthwiseInside.push(n); w = null; }
       else if (w.k < min || (w.depthwise && w.kernel > 9)) w = null;
@@ -181,9 +187,9 @@ export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): Q
  *     get their output quantized with the input's scale and zero point (onnxruntime then runs them on
  *     uint8 and drops the pair);
  *   - never a tensor that would leave a weight op kept float between a DQ and a Q (nor a depthwise
- *     Conv whose input or output would): onnxruntime
- *     quantizes such an op itself (per-tensor weights; for FastViT's channel-multiplied 7×7 convs
- *     the slow grouped kernel, 2.2× slower end to end).
+ *     Conv whose input or output would): onnxruntime quantizes such a Conv / Gemm itself
+ *     (WeightBiasQuantization: per-tensor weights; for FastViT's channel-multiplied 7×7 convs the
+ *     slow grouped kernel, 2.2× slower end to end).
  */
 function growRegions(g: Graph, s: {
   want: Set<Value>; nodes: Set<Node>; keptFloat: Set<Node>; folded: Node[]; sameAs: Map<Value, Value>; depthwiseInside: Node[];

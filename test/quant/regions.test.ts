@@ -163,6 +163,20 @@ describe('uint8 regions (ort)', () => {
     expect(planQdq(g, 'ort', { regions: false }).nodes.map((n) => n.name)).toEqual(['c1']); // K = 9 < MIN_REDUCTION
   });
 
+  it('web keeps the previous placement by default (no regions, K ≥ 64); regions: true turns them on', () => {
+    const g = new Graph('web');
+    const x = g.addInput('x', { dtype: 'float32', shape: [1, 32, 8, 8] });
+    const s = [1, 32, 8, 8];
+    const c1 = conv(g, 'c1', x, 32, 1, 1, s); // K = 32
+    const c2 = conv(g, 'c2', op(g, 'Mul', 'silu', [c1, op(g, 'Sigmoid', 'sig', [c1], s)], s), 32, 3, 1, s); // K = 288
+    g.outputs.push(conv(g, 'dw', c2, 32, 3, 32, s));
+    expect(planQdq(g, 'ort').nodes.map((n) => n.name)).toEqual(['c1', 'c2', 'dw']);
+    const web = planQdq(g, 'web');
+    expect(web.nodes.map((n) => n.name)).toEqual(['c2']);
+    expect(web.tensors.map((t) => t.name)).toEqual(['silu', 'c2']);
+    expect(planQdq(g, 'web', { regions: true, minReduction: 32 }).nodes.map((n) => n.name)).toEqual(['c1', 'c2', 'dw']);
+  });
+
   it('tensorrt is unchanged: pairs on the inputs of quantizable ops only, no region growth', () => {
     const g = new Graph('t');
     const x = g.addInput('x', { dtype: 'float32', shape: [1, 8, 8, 8] });
