@@ -34,7 +34,9 @@ export function linearsToGemm(g: Graph): number {
     if (out.shape.join() !== y.shape.join()) continue;
     const lead = x.shape.slice(0, -1);
     if (lead.filter((d) => typeof d !== 'number').length > 1) continue;
-    const rows = lead.every((d) => typeof d === 'number') ? (lead as number[]).reduce((a, c) => a * c, 1) : 'M';
+    const known = lead.filter((d): d is number => typeof d === 'number').reduce((a, c) => a * c, 1);
+    const sym = lead.find((d) => typeof d === 'string');
+    const rows = sym === undefined ? known : `${sym}*${known}`;
     const flat = g.addNode('Reshape', [x, g.addConstant(`${mm.name}.flatten_shape`, Tensor.i64([-1, k]))], [{ dtype: 'float32', shape: [rows, k] }], { name: `${mm.name}/flatten` }).output;
     const bias = b.shape.length === 1 ? b : g.addConstant(`${b.name}_1d`, new Tensor('float32', [cols], b.constant!.data as Float32Array));
     const gemmNode = g.addNode('Gemm', [flat, w!, bias], [{ dtype: 'float32', shape: [rows, cols] }], { name: mm.name, attrs: { transB: attr.int(0) } });
