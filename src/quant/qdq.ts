@@ -169,9 +169,9 @@ export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): Q
 }
 
 /**
- * ort / web: grow the uint8 regions around the quantized ops until nothing changes, so that
- * onnxruntime keeps uint8 NHWC tensors across them instead of transposing / reordering at every
- * int8↔float boundary (QLinearConv runs NHWC, float Conv NCHWc):
+ * ort (web with `regions: true`): grow the uint8 regions around the quantized ops until nothing
+ * changes, so that onnxruntime keeps uint8 NHWC tensors across them instead of transposing /
+ * reordering at every int8↔float boundary (QLinearConv runs NHWC, float Conv NCHWc):
  *   - a depthwise 3×3 (or smaller) Conv whose input or output is quantized is quantized
  *     (QLinearConv's depthwise kernel). Measured (int8/float32, CPU, FastViT's 7×7s included):
  *     against input-only, fastvit_t8 0.79 vs 0.86, fastvit_sa12 0.67 vs 0.73, edgevit_xxs 0.88 vs
