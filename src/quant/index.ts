@@ -6,7 +6,8 @@ import { parseOnnx } from '../onnx/parse.js';
 import { serialize } from '../onnx/serialize.js';
 import { type CalibrationMethod, calibrate } from './calibrate.js';
 import type { Samples } from './data.js';
-import { applyQdq, calibrationValues, planQdq, type QuantProfile } from './qdq.js';
+import { linearsToGemm } from './gemm2d.js';
+import { applyQdq, calibrationValues, planQdq, type QuantProfile, REGIONS_BY_DEFAULT } from './qdq.js';
 
 export { CALIBRATION_METHODS, type CalibrationMethod } from './calibrate.js';
 export { QUANT_PROFILES, type QuantProfile } from './qdq.js';
@@ -20,9 +21,13 @@ export interface QuantizeOptions {
   profile?: QuantProfile;
   method?: CalibrationMethod;
   quantizeAttention?: boolean;
-  /** ort / web: minimum dot-product length of a quantized op (default qdq.ts MIN_REDUCTION). */
+  /** ort / web: minimum dot-product length of a quantized op (default qdq.ts MIN_REDUCTION[profile]). */
   minReduction?: number;
   onProgress?: (s: string) => void;
+  /** ort / web: grow uint8 regions (qdq.ts growRegions; default REGIONS_BY_DEFAULT: ort yes, web no). */
+  regions?: boolean;
+  /** ort / web: token Linears (MatMul + bias on rank ≥ 3) as Reshape → Gemm → Reshape (gemm2d.ts; default on). */
+  gemm?: boolean;
 }
 
 export interface QuantizeResult {
@@ -41,7 +46,8 @@ export async function quantizeOnnx(floatModel: Uint8Array, calibration: Samples,
   const x = g.inputs[0]!;
   const chw = x.shape.slice(1).join(',');
   if (chw !== calibration.shape.join(',')) throw new QuantizeError(`calibration samples are [${calibration.shape.join(', ')}], the model input ${x.name} is [${x.shape.join(', ')}]`);
-  const plan = planQdq(g, profile, { quantizeAttention: o.quantizeAttention, minReduction: o.minReduction });
+  if (profile !== 'tensorrt' && (o.regions ?? REGIONS_BY_DEFAULT[profile]) && (o.gemm ?? true)) linearsToGemm(g);
+  const plan = planQdq(g, profile, { quantizeAttention: o.quantizeAttention, minReduction: o.minReduction, regions: o.regions });
   if (plan.nodes.length === 0) throw new QuantizeError('nothing to quantize: no Conv, Gemm or MatMul with constant float32 weights and a long enough dot product');
   const ranges = await calibrate(g, opset, calibrationValues(plan), calibration, method, o.onProgress);
   const stats = applyQdq(g, plan, ranges, profile);

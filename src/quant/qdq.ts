@@ -6,9 +6,11 @@
  *
  * Weights (Conv, Gemm, MatMul with a constant 2-D B): int8, symmetric per output channel,
  * s_c = max|W_c| / 127, z = 0 (Conv axis 0; MatMul B[K, N] axis 1; Gemm B axis 0 with transB=1);
- * web: the same levels as uint8 with z = 128. Depthwise Convs above 3×3 stay float (no fast
- * integer kernel in onnxruntime: FastViT's 7×7 ran 3× slower quantized), and for ort / web so does
- * every op with a dot product shorter than MIN_REDUCTION.
+ * web: the same levels as uint8 with z = 128. ort / web: every op with a dot product shorter than
+ * MIN_REDUCTION stays float, except a depthwise Conv inside a uint8 region (growRegions, ort); grouped
+ * Convs with one input channel and several filters per group stay float (QLinearConv runs them as
+ * one tiny GEMM per group: FastViT's 7×7 stride-2 ones made it 2.2× slower). tensorrt: depthwise
+ * Convs above 3×3 stay float.
  * Conv / Gemm biases: int32 with s = s_x · s_c, z = 0 (what QLinearConv / QGemm take).
  *
  * Activations (per tensor, range [lo, hi] from calibrate.ts):
@@ -17,7 +19,8 @@
  *              onnxruntime fuses the unit into QLinearConv / QLinearMatMul / QGemm. A Relu that is
  *              the only consumer of a quantized op's output is removed: its range [0, hi] gives
  *              z = 0 and the clamp of Q is the Relu (exact). A residual Add whose output is
- *              quantized gets pairs on both inputs (QLinearAdd).
+ *              quantized gets pairs on both inputs (QLinearAdd). The uint8 regions then grow
+ *              through the ops onnxruntime has uint8 kernels for (growRegions).
  *   tensorrt:  int8 symmetric, s = max(|lo|, |hi|) / 127, z = 0, pairs on the inputs of the
  *              quantizable ops only (TensorRT propagates them and fuses the output side itself).
  *
@@ -41,6 +44,8 @@ export interface QdqPlan {
   rangeOf: Map<Value, Value>;
   /** Relu nodes folded into the quantization of their input. */
   folded: Node[];
+  /** Output of a data-movement op → its input: quantized with the same parameters (onnxruntime drops the pair). */
+  sameAs?: Map<Value, Value>;
 }
 
 const isFloat = (v: Value | null): v is Value => v !== null && v.dtype === 'float32';
@@ -49,55 +54,101 @@ const isActivation = (v: Value | null): v is Value => isFloat(v) && !v.isConstan
 /**
  * ort / web: ops whose dot products are shorter than this (K = C_in/group·kh·kw, or a MatMul's
  * inner dimension) stay float: they are memory-bound, and the Q/DQ around them cost more than the
- * integer kernel saves. Measured on CPU time per run, interleaved (mobilevit_xxs, fastvit_t8,
- * edgevit_xxs, mobileone_s0): K ≥ 64 gave 0.93 / 0.90 / 0.81 / 0.72 × float32 against 1.15 /
- * 1.15 / 0.92 / 0.67 × with every op quantized; 128 was the same, 256 slightly worse.
+ * integer kernel saves. Measured on CPU time per run, interleaved (int8/float32, two runs each):
+ * before the uint8 regions, K ≥ 64 gave mobilevit_xxs, fastvit_t8, edgevit_xxs, mobileone_s0 0.93 /
+ * 0.90 / 0.81 / 0.72 against 1.15 / 1.15 / 0.92 / 0.67 with every op quantized. With the regions,
+ * K ≥ 32 against K ≥ 64: fastvit_t8 0.87 / 0.73 vs 0.91 / 0.80, mobileone_s0 0.62 / 0.51 vs
+ * 0.66 / 0.56, fastvit_sa12 0.72 / 0.59 vs 0.73 / 0.60, mobilevit_xxs and edgevit_xxs within noise
+ * (±3 %); K ≥ 24 or 16 were slower on fastvit_t8 and mobileone_s0 (their 3×3 stems, K = 27, turn int8).
+ * web keeps K ≥ 64 and no regions: on onnxruntime-web (1 thread) K ≥ 32 made mobileone_s0 1.05 vs
+ * 0.96 and edgevit_xxs 0.83 vs 0.78, and the regions maxvit_tiny_tf_224 0.68 vs 0.65 (mobilevit_xxs
+ * 0.86 vs 0.88, the rest within noise).
  */
-export const MIN_REDUCTION = 64;
+export const MIN_REDUCTION: Readonly<Record<'ort' | 'web', number>> = { ort: 32, web: 64 };
 
-/** Which input holds the constant weight, the per-channel axis and the dot-product length K. */
-function weightOf(n: Node): { slot: number; axis: number; k: number } | null {
+/** Whether a profile grows uint8 regions (growRegions) and writes token Linears as Gemms (gemm2d.ts) by default. */
+export const REGIONS_BY_DEFAULT: Readonly<Record<QuantProfile, boolean>> = { ort: true, web: false, tensorrt: false };
+
+/**
+ * Which input holds the constant weight, the per-channel axis and the dot-product length K.
+ * `depthwise`: one filter per input channel (group = C_in = C_out), QLinearConv's depthwise kernel;
+ * `multiplied`: grouped with one input channel per group but several filters each (FastViT's
+ * 7×7 stride-2 downsampling convs), which QLinearConv runs as one tiny GEMM per group.
+ */
+function weightOf(n: Node): { slot: number; axis: number; k: number; depthwise: boolean; multiplied: boolean; kernel: number } | null {
   const w = n.inputs[1];
   if (!w?.isConstant || w.dtype !== 'float32') return null;
   const dims = w.shape.map(Number);
   if (n.op === 'Conv' && dims.length >= 3) {
-    // depthwise kernels above 3×3: onnxruntime's QLinearConv has no fast path (measured 3× slower on FastViT)
-    const depthwise = n.attrInt('group', 1) > 1 && dims[1] === 1;
-    if (depthwise && dims.slice(2).reduce((a, b) => a * b, 1) > 9) return null;
-    return { slot: 1, axis: 0, k: dims.slice(1).reduce((a, b) => a * b, 1) };
+    const group = n.attrInt('group', 1);
+    const oneInput = group > 1 && dims[1] === 1;
+    return {
+      slot: 1, axis: 0, k: dims.slice(1).reduce((a, b) => a * b, 1), kernel: dims.slice(2).reduce((a, b) => a * b, 1),
+      depthwise: oneInput && dims[0] === group, multiplied: oneInput && dims[0] !== group,
+    };
   }
-  if (n.op === 'MatMul' && dims.length === 2) return { slot: 1, axis: 1, k: dims[0]! };
+  const plain = { depthwise: false, multiplied: false, kernel: 1 };
+  if (n.op === 'MatMul' && dims.length === 2) return { slot: 1, axis: 1, k: dims[0]!, ...plain };
   if (n.op === 'Gemm' && dims.length === 2 && n.attrInt('transA', 0) === 0) {
     const transB = n.attrInt('transB', 0) === 1;
-    return { slot: 1, axis: transB ? 0 : 1, k: transB ? dims[1]! : dims[0]! };
+    return { slot: 1, axis: transB ? 0 : 1, k: transB ? dims[1]! : dims[0]!, ...plain };
   }
   return null;
 }
 
-export function planQdq(g: Graph, profile: QuantProfile, o: { quantizeAttention?: boolean; minReduction?: number } = {}): QdqPlan {
+export interface PlanOptions {
+  /** Also quantize the attention MatMuls (two activations). */
+  quantizeAttention?: boolean;
+  /** ort / web: minimum dot-product length of a quantized op (default MIN_REDUCTION[profile]). */
+  minReduction?: number;
+  /** ort / web: the uint8 region rules (depthwise Convs inside it, uint8 ops carried through); default REGIONS_BY_DEFAULT. */
+  regions?: boolean;
+}
+
+/** ops onnxruntime runs on uint8 between a DQ and a Q: its QLinear* contrib kernels (qdq_selector_action_transformer.cc) */
+const UNARY_U8 = new Set(['Sigmoid', 'GlobalAveragePool', 'AveragePool', 'LeakyRelu']);
+const BINARY_U8 = new Set(['Add', 'Mul']);
+/** data movement: onnxruntime drops the DQ/Q pair when input and output share scale and zero point */
+const MOVE_U8 = new Set(['MaxPool', 'Resize', 'Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Slice']);
+
+export function planQdq(g: Graph, profile: QuantProfile, o: PlanOptions = {}): QdqPlan {
   g.topoSort();
-  const nodes: Node[] = [];
+  const nodes = new Set<Node>();
   const want = new Set<Value>();
   const rangeOf = new Map<Value, Value>();
   const folded: Node[] = [];
+  const sameAs = new Map<Value, Value>();
   const withOutputs = profile !== 'tensorrt';
-  for (const n of g.nodes) {
-    let w = weightOf(n);
-    if (w && profile !== 'tensorrt' && w.k < (o.minReduction ?? MIN_REDUCTION)) w = null;
-    const attention = n.op === 'MatMul' && !w && o.quantizeAttention && isActivation(n.inputs[0] ?? null) && isActivation(n.inputs[1] ?? null);
-    if (!w && !attention) continue;
-    if (!isActivation(n.inputs[0] ?? null)) continue;
-    if (w) nodes.push(n);
+  const regions = withOutputs && (o.regions ?? REGIONS_BY_DEFAULT[profile]);
+  const keptFloat = new Set<Node>();
+  const depthwiseInside: Node[] = [];
+  const quantizeOp = (n: Node, weight: boolean, attention: boolean) => {
+    if (weight) { nodes.add(n); keptFloat.delete(n); }
     want.add(n.inputs[0]!);
     if (attention) want.add(n.inputs[1]!);
     const y = n.outputs[0]!;
-    if (!withOutputs || y.isGraphOutput) continue;
+    if (!withOutputs || y.isGraphOutput) return;
     const cs = [...y.uses];
     if (cs.length === 1 && cs[0]!.node.op === 'Relu' && !cs[0]!.node.output.isGraphOutput) {
       folded.push(cs[0]!.node);
       rangeOf.set(y, cs[0]!.node.output);
     }
     want.add(y);
+  };
+  for (const n of g.nodes) {
+    let w = weightOf(n);
+    if (w && !isActivation(n.inputs[0] ?? null)) w = null;
+    // TensorRT: depthwise > 3×3 stays float (see the header)
+    if (w && profile === 'tensorrt' && (w.depthwise || w.multiplied) && w.kernel > 9) w = null;
+    if (w && withOutputs) {
+      keptFloat.add(n);
+      const min = o.minReduction ?? MIN_REDUCTION[profile as 'ort' | 'web'];
+      if (w.multiplied) w = null;
+      else if (w.depthwise && regions) { if (w.kernel <= 9) depthwiseInside.push(n); w = null; }
+      else if (w.k < min || (w.depthwise && w.kernel > 9)) w = null;
+    }
+    const attention = n.op === 'MatMul' && !w && o.quantizeAttention && isActivation(n.inputs[0] ?? null) && isActivation(n.inputs[1] ?? null);
+    if (w || attention) quantizeOp(n, Boolean(w), Boolean(attention));
   }
   if (withOutputs) {
     // a residual Add whose output is quantized: quantize both inputs too (QLinearAdd)
@@ -109,11 +160,69 @@ export function planQdq(g: Graph, profile: QuantProfile, o: { quantizeAttention?
       want.add(a!); want.add(b!);
     }
   }
+  if (regions) growRegions(g, { want, nodes, keptFloat, folded, sameAs, depthwiseInside, quantizeOp });
   // a folded Relu's output is quantized as its input (the Relu's uses move there)
   for (const r of folded) want.delete(r.output);
   const tensors = [...g.nodes].flatMap((n) => n.outputs).filter((v) => want.has(v));
   for (const v of g.inputs) if (want.has(v)) tensors.unshift(v);
-  return { nodes, tensors, rangeOf, folded };
+  return { nodes: [...g.nodes].filter((n) => nodes.has(n)), tensors, rangeOf, folded, sameAs };
+}
+
+/**
+ * ort (web with `regions: true`): grow the uint8 regions around the quantized ops until nothing
+ * changes, so that onnxruntime keeps uint8 NHWC tensors across them instead of transposing /
+ * reordering at every int8↔float boundary (QLinearConv runs NHWC, float Conv NCHWc):
+ *   - a depthwise 3×3 (or smaller) Conv whose input or output is quantized is quantized
+ *     (QLinearConv's depthwise kernel). Measured (int8/float32, CPU, FastViT's 7×7s included):
+ *     against input-only, fastvit_t8 0.79 vs 0.86, fastvit_sa12 0.67 vs 0.73, edgevit_xxs 0.88 vs
+ *     0.91, mobileone_s0 0.61 vs 0.64; against every depthwise Conv, mobilevit_xxs 0.96 vs 1.03 (its
+ *     early depthwise Convs sit between float SiLUs). Larger depthwise kernels stay float for
+ *     fidelity: FastViT's 7×7s quantized (per-tensor activations, one input channel per output)
+ *     dropped the worst held-out Pearson correlation to 0.971 (t12), 0.978 (s12), 0.981 (sa12),
+ *     0.991 (t8), from ≥ 0.998;
+ *   - Sigmoid, GlobalAveragePool, AveragePool, LeakyRelu whose input is quantized, Add / Mul whose
+ *     two activation inputs are, and Concat whose inputs all are get their output quantized
+ *     (QLinearSigmoid, QLinearMul — SiLU = x·σ(x) —, QLinearAdd, QLinearConcat, …);
+ *   - MaxPool, Resize, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice whose input is quantized
+ *     get their output quantized with the input's scale and zero point (onnxruntime then runs them on
+ *     uint8 and drops the pair);
+ *   - never a tensor that would leave a weight op kept float between a DQ and a Q (nor a depthwise
+ *     Conv whose input or output would): onnxruntime quantizes such a Conv / Gemm itself
+ *     (WeightBiasQuantization: per-tensor weights; for FastViT's channel-multiplied 7×7 convs the
+ *     slow grouped kernel, 2.2× slower end to end).
+ */
+function growRegions(g: Graph, s: {
+  want: Set<Value>; nodes: Set<Node>; keptFloat: Set<Node>; folded: Node[]; sameAs: Map<Value, Value>; depthwiseInside: Node[];
+  quantizeOp: (n: Node, weight: boolean, attention: boolean) => void;
+}): void {
+  const q = (v: Value) => s.want.has(v) || s.folded.some((r) => r.output === v);
+  // quantizing v would leave a float weight op between a DQ and a Q (its input and output quantized)
+  const sandwiches = (v: Value, self?: Node) => q(v) ? false
+    : [...v.uses].some((u) => u.slot === 0 && u.node !== self && s.keptFloat.has(u.node) && q(u.node.outputs[0]!))
+      || (v.producer !== null && v.producer !== self && s.keptFloat.has(v.producer) && q(v.producer.inputs[0]!));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const n of s.depthwiseInside) {
+      if (s.nodes.has(n) || !(q(n.inputs[0]!) || q(n.outputs[0]!)) || sandwiches(n.inputs[0]!, n) || sandwiches(n.outputs[0]!, n)) continue;
+      s.quantizeOp(n, true, false);
+      changed = true;
+    }
+    for (const n of g.nodes) {
+      const y = n.outputs[0];
+      if (!y || n.outputs.length !== 1 || !isFloat(y) || y.isGraphOutput || s.sameAs.has(y)) continue;
+      const x = n.inputs[0] ?? null;
+      const acts = n.inputs.filter((v) => isActivation(v));
+      const ok = UNARY_U8.has(n.op) || MOVE_U8.has(n.op) ? isActivation(x) && q(x)
+        : BINARY_U8.has(n.op) ? acts.length === 2 && acts.every(q)
+          : n.op === 'Concat' ? acts.length === n.inputs.length && acts.every(q) : false;
+      if (!ok || sandwiches(y)) continue;
+      // data movement: the input's parameters also where the output was quantized for its consumer
+      if (MOVE_U8.has(n.op)) s.sameAs.set(y, s.folded.find((r) => r.output === x)?.input(0) ?? x!);
+      else if (s.want.has(y)) continue;
+      s.want.add(y);
+      changed = true;
+    }
+  }
 }
 
 /** The values whose ranges calibration must measure for `plan`. */
@@ -180,6 +289,11 @@ export function applyQdq(g: Graph, plan: QdqPlan, ranges: ReadonlyMap<string, Ra
     const r = ranges.get(src.name);
     if (!r) throw new Error(`no calibration range for ${src.name}`);
     params.set(t, activationParams(plan.rangeOf.has(t) ? { lo: 0, hi: r.hi } : r, profile));
+  }
+  for (const t of plan.tensors) {
+    let s = t;
+    while (plan.sameAs?.has(s) && params.has(plan.sameAs.get(s)!)) s = plan.sameAs.get(s)!;
+    params.set(t, params.get(s)!);
   }
   // Relus folded into their input's Q: the clamp at z = 0 is the Relu
   for (const relu of plan.folded) {

@@ -208,7 +208,9 @@ describe('QDQ graphs on onnxruntime', () => {
     const hy = h.addNode('MatMul', [hx, h.addInitializer('w', seeded([8, 8], 'w'))], [{ dtype: 'float32', shape: [4, 8] }], { name: 'proj' }).output;
     h.outputs.push(h.addNode('Relu', [hy], [{ dtype: 'float32', shape: [4, 8] }], { name: 'act' }).output);
     expect(planQdq(h, 'ort', { minReduction: 0 }).folded).toEqual([]); // the Relu's output is the graph output
-    expect(p.tensors.map((t) => t.name)).toEqual(['x', 'proj']);
+    // kt is a Transpose of proj's quantized values: a pair with proj's parameters is exact (onnxruntime drops it)
+    expect(p.tensors.map((t) => t.name)).toEqual(['x', 'proj', 'kt']);
+    expect(p.sameAs?.get(g.value('kt')!)?.name).toBe('proj');
     expect(planQdq(g, 'ort', { quantizeAttention: true, minReduction: 0 }).tensors.map((t) => t.name)).toEqual(['x', 'proj', 'act', 'kt']);
     expect(planQdq(g, 'tensorrt').tensors.map((t) => t.name)).toEqual(['x']);
     expect(planQdq(g, 'ort').nodes).toEqual([]); // K = 8 < MIN_REDUCTION: memory-bound, stays float
