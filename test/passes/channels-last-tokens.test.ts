@@ -87,8 +87,12 @@ describe('channels-last-tokens', () => {
     }), /read only here/);
   });
 
-  it('edgevit_xxs --target ort: every map ↔ token boundary rewritten', () => {
+  it('edgevit_xxs --target ort: every map ↔ token boundary rewritten, byte-identical run to run; not without --target ort', () => {
     const r = exportModel('edgevit_xxs', { target: 'ort' });
+    expect(Buffer.compare(Buffer.from(exportModel('edgevit_xxs', { target: 'ort' }).bytes), Buffer.from(r.bytes))).toBe(0);
+    for (const o of [{}, { target: 'web' as const }, { target: 'ort' as const, contribAttention: false }]) {
+      expect(exportModel('edgevit_xxs', o).passes.some((p) => p.stats.counts['channels-last-tokens'])).toBe(false);
+    }
     expect(r.passes.reduce((n, p) => n + (p.stats.counts['channels-last-tokens'] ?? 0), 0)).toBe(22); // 11 SelfAttn + patch embeds, both ways
     for (const n of r.graph.nodes) if (n.op === 'Transpose' && n.input(0).shape.length === 3) expect.fail(`3-D Transpose ${n.name} left`);
   }, 60_000);
