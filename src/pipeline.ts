@@ -21,7 +21,8 @@ import { sliceBeforeNorm } from './passes/slice-before-norm.js';
 import { depthwiseUpsample } from './passes/depthwise-upsample.js';
 import { flattenTokens } from './passes/flatten-tokens.js';
 import { splitTranspose } from './passes/split-transpose.js';
-import { SIMPLIFY_RULES } from './passes/simplify.js';
+import { channelsLastTokens } from './passes/channels-last-tokens.js';
+import { reshapeChain, SIMPLIFY_RULES } from './passes/simplify.js';
 import { rulePass } from './passes/driver.js';
 import { type Finding, getTarget, lintFor, type TargetName, TargetError } from './targets/index.js';
 import { addPostprocess, addPreprocess, type Postprocess, type Preprocess } from './io-wrap/index.js';
@@ -34,6 +35,8 @@ const ORT_LAYOUT = rulePass('ort-layout', [sliceBeforeNorm, depthwiseUpsample]);
 const FLATTEN_TOKENS = rulePass('flatten-tokens', [flattenTokens, ...SIMPLIFY_RULES]);
 /** Last: cancel-layout would merge its two steps back into one Transpose. */
 const SPLIT_TRANSPOSE = rulePass('split-transpose', [splitTranspose]);
+/** NCHW ↔ token conversions as 4-D channels-last Transposes (onnxruntime's NCHWc reorders absorb them). */
+const CHANNELS_LAST_TOKENS = rulePass('channels-last-tokens', [channelsLastTokens, reshapeChain]);
 
 export interface PrepareOptions {
   batch?: Batch;
@@ -174,7 +177,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   // exact, measured (and so far enabled) for this profile only
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
     const attention = o.contribAttention ?? true;
-    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS, SPLIT_TRANSPOSE] : [])];
+    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS, SPLIT_TRANSPOSE, CHANNELS_LAST_TOKENS] : [])];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
   }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);

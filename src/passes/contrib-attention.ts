@@ -6,6 +6,10 @@
  *
  *   q = x·W_q + b_q, k = x·W_k + b_k, v = x·W_v + b_v        x [S, N, I], q/k/v [S, N, H·d]
  *   ctx[s, h] = softmax(c·q_h·k_hᵀ + B_h)·v_h                 (c a scalar, B an optional bias)
+ *
+ * c is the product of the scalar factors on the scores and on q or k after the head split (timm's
+ * head_first attention, MaxViT's `_rw_` / `_pm_` variants, scales q there, where
+ * attention-scale-into-query does not reach).
  *           = Attention(x, [W_q | W_k | W_v], [b_q | b_k | b_v], attention_bias = B, scale = c)
  *
  * onnxruntime's CPU Attention computes exactly this (its scale attribute replaces 1/√d; vitx has
@@ -41,7 +45,7 @@ import { type LinearMatch, linearAt } from './linear-match.js';
 /** Index tensors are float32: exact up to 2^24 elements. */
 const MAX_TRACE = 2 ** 24;
 
-interface Branch { lin: LinearMatch; cols: number[]; nodes: Node[] }
+interface Branch { lin: LinearMatch; cols: number[]; nodes: Node[]; scale: number }
 interface Attention {
   softmax: Node; scores: Node; context: Node; mul: Node | null; add: Node | null;
   bias: Value | null; scale: number; heads: number; q: Branch; k: Branch; v: Branch;
@@ -65,10 +69,19 @@ function scalarOperand(n: Node): { c: number; other: Value } | null {
  */
 function traceBranch(x: Value, layout: 'q' | 'k' | 'v'): Branch | string {
   const path: { node: Node; index: number }[] = [];
-  let cur = x;
+  const scalings: Node[] = [];
+  let cur = x, scale = 1;
   for (;;) {
     if (!cur.hasSingleUse()) return `${cur.name} has other uses`;
     const p = cur.producer;
+    // q or k scaled after the head split (timm's head_first layout: q * scale): a factor of the scores
+    const sc = p && !p.domain && p.op === 'Mul' && layout !== 'v' ? scalarOperand(p) : null;
+    if (sc && sc.other.shape.join() === cur.shape.join()) {
+      scale *= sc.c;
+      scalings.push(p!);
+      cur = sc.other;
+      continue;
+    }
     if (!p || p.domain || !(CHAIN_OPS.has(p.op) || p.op === 'Split')) break;
     if (p.inputs.slice(1).some((v) => v && !v.isConstant)) return `${p.name} has a computed shape operand`;
     path.unshift({ node: p, index: cur.index });
@@ -107,7 +120,7 @@ function traceBranch(x: Value, layout: 'q' | 'k' | 'v'): Branch | string {
     if (cols[c] === -1) cols[c] = col;
     else if (cols[c] !== col) return `${x.name}'s columns differ between tokens`;
   }
-  return { lin, cols, nodes: path.map((p) => p.node) };
+  return { lin, cols, nodes: [...path.map((p) => p.node), ...scalings], scale };
 }
 
 function matchAttention(sm: Node): Attention | Fail {
@@ -155,7 +168,7 @@ function matchAttention(sm: Node): Attention | Fail {
     for (const n of br.nodes) for (const o of n.outputs) for (const u of o.uses) if (!inside.has(u.node)) return fail(`${o.name} is read outside the attention`);
     for (const u of br.lin.out.uses) if (!inside.has(u.node)) return fail(`${br.lin.out.name} is read outside the attention`);
   }
-  return { softmax: sm, scores, context, mul, add, bias, scale, heads: H!, q, k, v };
+  return { softmax: sm, scores, context, mul, add, bias, scale: scale * q.scale * k.scale, heads: H!, q, k, v };
 }
 
 /** Columns `cols` of a [I, F] weight (or [F] bias) as a folded constant; the identity map reuses it. */

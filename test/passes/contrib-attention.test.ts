@@ -30,7 +30,7 @@ function heads(b: Builder, t: Value, key = false, h = HEADS): Value {
   return b.transpose(b.reshape(t, [s, n, h, c / h]), key ? [0, 2, 3, 1] : [0, 2, 1, 3]);
 }
 
-interface Opts { layout: 'qkv' | 'head-first' | 'separate'; bias: boolean; scale?: number; relPos?: 'heads' | 'shared' }
+interface Opts { layout: 'qkv' | 'head-first' | 'separate'; bias: boolean; scale?: number; relPos?: 'heads' | 'shared'; qScale?: number }
 
 /** softmax(s·q·kᵀ + B)·v, heads merged, then a proj Linear. */
 function attention(b: Builder, x: Value, o: Opts): Value {
@@ -44,6 +44,7 @@ function attention(b: Builder, x: Value, o: Opts): Value {
   } else {
     [qh, kt, vh] = [heads(b, linear(b.child('q'), x, C, o.bias)), heads(b, linear(b.child('k'), x, C, o.bias), true), heads(b, linear(b.child('v'), x, C, o.bias))];
   }
+  if (o.qScale !== undefined) qh = b.mul(qh, b.scalar(o.qScale, 'q_scale'), 'q_scaled'); // timm's head_first: q * scale after the split
   let z = b.matmul(qh, kt, 'scores');
   if (o.scale !== undefined) z = b.mul(z, b.scalar(o.scale, 'scale'), 'scaled');
   if (o.relPos) z = b.add(z, b.constant('rel_pos', seeded(o.relPos === 'heads' ? [HEADS, N, N] : [N, N], 'rel')), 'biased');
@@ -66,6 +67,8 @@ describe('contrib-attention', () => {
     ['fused qkv (3, heads, hd), bias, scale on the scores (MobileViT, EdgeViT)', { layout: 'qkv', bias: true, scale: HD ** -0.5 }],
     ['fused qkv (heads, 3, hd), relative position bias per head (MaxViT _rw_)', { layout: 'head-first', bias: true, relPos: 'heads' }],
     ['separate q/k/v Linears without bias, one bias for all heads', { layout: 'separate', bias: false, scale: 0.3, relPos: 'shared' }],
+    ['(heads, 3, hd), q scaled after the head split (MaxViT _rw_ / _pm_)', { layout: 'head-first', bias: true, relPos: 'heads', qScale: HD ** -0.5 }],
+    ['q scaled after the split and the scores scaled too: one factor', { layout: 'qkv', bias: true, qScale: 0.5, scale: 0.7 }],
   ];
   for (const [what, o] of cases) {
     it(`one Attention node, same outputs: ${what}`, async () => {
@@ -79,7 +82,7 @@ describe('contrib-attention', () => {
       const att = [...g.nodes].find((n) => n.op === 'Attention')!;
       expect(att.domain).toBe('com.microsoft');
       expect(att.attrInt('num_heads')).toBe(HEADS);
-      expect(att.attrFloat('scale')).toBeCloseTo(o.scale ?? 1, 6);
+      expect(att.attrFloat('scale')).toBeCloseTo((o.scale ?? 1) * (o.qScale ?? 1), 6);
       expect(contribAttention.run(g, {}).counts[RULE]).toBe(0);
     });
   }
@@ -118,6 +121,12 @@ describe('contrib-attention', () => {
       return b.matmul(p, heads(b, v));
     }, /other uses/);
   });
+  it('does not fire for values scaled after the split (not a factor of the scores)', () => {
+    rejects((b, x) => {
+      const [q, k, v] = qkv(b, x);
+      return b.matmul(b.softmax(b.matmul(heads(b, q), heads(b, k, true)), -1), b.mul(heads(b, v), b.scalar(0.5, 'v_scale')));
+    }, /v: .*not a Linear/);
+  });
   it('does not fire for a score bias that broadcasts over the keys', () => {
     rejects((b, x) => {
       const [q, k, v] = qkv(b, x);
@@ -131,7 +140,7 @@ describe('contrib-attention', () => {
     }, /moves tokens between rows/);
   });
 
-  const models = ['mobilevit_xxs', 'edgevit_xxs', 'maxvit_tiny_tf_224'];
+  const models = ['mobilevit_xxs', 'edgevit_xxs', 'maxvit_tiny_tf_224', 'maxvit_nano_rw_256', 'maxvit_rmlp_pico_rw_256'];
   it.each(models)('%s: every attention fused under --target ort, PyTorch reference logits kept', async (model) => {
     const checkpoint = referenceCheckpoint(model);
     const plain = exportModel(model, { checkpoint });
