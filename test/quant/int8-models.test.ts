@@ -21,7 +21,8 @@ import { preprocessCfg } from '../../src/quant/pretrained-cfg.js';
 import { ROOT } from '../helpers/cli.js';
 import { referenceCheckpoint } from '../helpers/reference.js';
 
-const MODELS = ['mobileone_s0', 'mobilevit_xxs', 'fastvit_t8', 'edgevit_xxs', 'nextvit_small', 'maxvit_tiny_tf_224'];
+// one model per family, and all eight of issue 13's latency models (fastvit_sa12, mobileone_s1 complete them)
+const MODELS = ['mobileone_s0', 'mobilevit_xxs', 'fastvit_t8', 'edgevit_xxs', 'nextvit_small', 'maxvit_tiny_tf_224', 'fastvit_sa12', 'mobileone_s1', 'mobilevitv2_050'];
 const dir = mkdtempSync(join(tmpdir(), 'vitx-int8-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
