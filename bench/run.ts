@@ -26,7 +26,7 @@ import { attr, Graph } from '../src/graph/ir.js';
 import { Tensor } from '../src/graph/tensor.js';
 import { serialize } from '../src/onnx/serialize.js';
 import { loadSamples } from '../src/quant/data.js';
-import { quantizeOnnx } from '../src/quant/index.js';
+import { DEFAULT_METHOD, INT8_SOURCE, quantizeOnnx } from '../src/quant/index.js';
 import { preprocessCfg } from '../src/quant/pretrained-cfg.js';
 
 const RUNS = Number(process.env['VITX_BENCH_RUNS'] ?? 20);
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     if (INT8) {
       const chw = [3, dims[2]!, dims[3]!] as [number, number, number];
       const cal = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'calibration'), chw, preprocessCfg(spec.name, [dims[2]!, dims[3]!]), 'calibration');
-      const q = await quantizeOnnx(exportModel(spec.name, { target: 'ort', contribAttention: false }).bytes, cal); // as `vitx export --dtype int8`
+      const q = await quantizeOnnx(exportModel(spec.name, { target: 'ort', ...INT8_SOURCE }).bytes, cal); // as `vitx export --dtype int8`
       const [fp32, fused, int8] = await interleavedLatency([opt.bytes, ortFile.bytes, q.bytes], dims, 'cpu');
       (row as Row).fused = [fp32!, fused!];
       (row as Row).cpu8 = [fp32!, int8!];
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     '',
     'The train-time file run with ORT all stands in for `torch.onnx.export` of the same model (torch is not installed here; onnxruntime applies the same Conv+BN fusions to it).',
     `Roofline on this machine (onnxruntime CPU, 2 threads): 2048³ MatMul ${roof.fp32.toFixed(0)} GFLOP/s float32, ${roof.int8.toFixed(0)} GOP/s int8 (QDQ, u8×s8).`,
-    INT8 ? `int8: \`vitx export --dtype int8\` (QDQ, minmax calibration on fixtures/images/calibration), timed interleaved with the float32 vitx file in one process (thread spinning off), ORT all; CPU 2 threads, WASM onnxruntime-web 1 thread. Geomean int8/fp32: CPU ${geo('cpu8')}, WASM ${geo('wasm8')}.` : '',
+    INT8 ? `int8: \`vitx export --dtype int8\` (QDQ, ${DEFAULT_METHOD} calibration on fixtures/images/calibration, GELU fusion and layout rewrites of \`--target ort\`), timed interleaved with the float32 vitx file in one process (thread spinning off), ORT all; CPU 2 threads, WASM onnxruntime-web 1 thread. Geomean int8/fp32: CPU ${geo('cpu8')}, WASM ${geo('wasm8')}.` : '',
     '',
     `fp32 --target ort: the same float32 file with onnxruntime contrib fusions (GELU and attention as one node each) and the layout rewrites measured with them, interleaved with the default file; geomean ${geo('fused')}.`,
     '',

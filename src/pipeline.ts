@@ -119,6 +119,12 @@ export interface ExportOptions extends PrepareOptions {
    * off, so that the q/k/v projections stay MatMuls for QDQ (the GELU fusion stays on).
    */
   contribAttention?: boolean;
+  /**
+   * With an explicit target 'ort' and float32: the standard-op layout rewrites (slice-before-norm,
+   * depthwise-upsample, flatten-tokens, split-transpose, channels-last-tokens); default: as
+   * `contribAttention`.
+   */
+  ortLayout?: boolean;
   /** uint8 image input normalized inside the graph (io-wrap/index.ts). */
   preprocess?: Preprocess;
   /** Softmax or top-K probabilities in place of the logits. */
@@ -177,7 +183,11 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   // exact, measured (and so far enabled) for this profile only
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
     const attention = o.contribAttention ?? true;
-    const contrib: Pass[] = [...(attention ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention, FLATTEN_TOKENS, SPLIT_TRANSPOSE, CHANNELS_LAST_TOKENS] : [])];
+    const layout = o.ortLayout ?? attention;
+    const contrib: Pass[] = [
+      ...(layout ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention] : []),
+      ...(layout ? [FLATTEN_TOKENS, SPLIT_TRANSPOSE, CHANNELS_LAST_TOKENS] : []),
+    ];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];
   }
   if (o.preprocess) addPreprocess(g, o.preprocess, o.optimize ?? true);

@@ -19,6 +19,7 @@ import { resolveModelName } from '../builders/pretrained.js';
 import { progressBar } from '../hub/progress.js';
 import { type Postprocess, type Preprocess, WrapError, wrapOnnx } from '../io-wrap/index.js';
 import { finishInt8, formatInt8Report, type Int8Flags, int8Options, quantizeWithReport } from './quantize.js';
+import { INT8_SOURCE } from '../quant/index.js';
 
 interface ExportFlags extends WeightFlags, Partial<Int8Flags> {
   output?: string; opset?: number; batch: number | 'dynamic'; size?: [number, number];
@@ -134,7 +135,7 @@ export function registerExport(program: Command, io: Io): void {
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
-        contribAttention: !int8, // the QDQ pass quantizes the q/k/v MatMuls
+        ...(int8 ? INT8_SOURCE : {}),
         // int8: the wraps go on after quantization (wrapOnnx), so calibration sees the float input
         preprocess: preprocess && !int8 ? preprocess : undefined,
         postprocess: int8 ? undefined : f.postprocess,

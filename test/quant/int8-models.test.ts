@@ -16,7 +16,7 @@ import { exportModel } from '../../src/pipeline.js';
 import { feedFor } from '../../src/quant/calibrate.js';
 import { loadSamples } from '../../src/quant/data.js';
 import { compareRow } from '../../src/quant/fidelity.js';
-import { quantizeOnnx } from '../../src/quant/index.js';
+import { INT8_SOURCE, quantizeOnnx } from '../../src/quant/index.js';
 import { preprocessCfg } from '../../src/quant/pretrained-cfg.js';
 import { ROOT } from '../helpers/cli.js';
 import { referenceCheckpoint } from '../helpers/reference.js';
@@ -35,7 +35,7 @@ function opTypes(path: string): Map<string, number> {
 
 describe.each(MODELS)('int8 %s', (model) => {
   it('meets Pearson ≥ 0.99 on every held-out photo on cpu and wasm; onnxruntime fuses integer kernels', async () => {
-    const r = exportModel(model, { checkpoint: referenceCheckpoint(model), target: 'ort', contribAttention: false }); // as `vitx export --dtype int8` does
+    const r = exportModel(model, { checkpoint: referenceCheckpoint(model), target: 'ort', ...INT8_SOURCE }); // as `vitx export --dtype int8` does
     const x = r.graph.inputs[0]!;
     const chw = x.shape.slice(1) as [number, number, number];
     const cfg = preprocessCfg(model, [chw[1], chw[2]]);
