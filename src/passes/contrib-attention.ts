@@ -30,6 +30,9 @@
  *                                └─Reshape─Transpose─────────────────────────────┘
  *   After:   x ─com.microsoft.Attention(W, b, attention_bias = B)─►
  *
+ * contrib-mha (contribMha, the int8 source file's form) takes the same match but keeps the packed
+ * projection as a standard-op Linear for QDQ and fuses only the score path (see contribMhaRule).
+ *
  * Not matched: a Softmax over another axis, a non-scalar scale, a bias of another shape, a token
  * that does not keep its row (a chain that mixes tokens), q/k/v of different head counts or widths,
  * Linears on different inputs, values with other uses, symbolic (dynamic) dimensions, non-float32.
