@@ -20,7 +20,7 @@ import '../src/builders/index.js';
 import { getModel } from '../src/builders/registry.js';
 import { interleaved, latencyStats, openTimed } from '../src/bench/latency.js';
 import { onnx } from '../src/onnx/proto.js';
-import { exportModel } from '../src/pipeline.js';
+import { type ExportOptions, exportModel } from '../src/pipeline.js';
 import { loadSamples } from '../src/quant/data.js';
 import { quantizeOnnx, type QuantizeOptions } from '../src/quant/index.js';
 import { preprocessCfg } from '../src/quant/pretrained-cfg.js';
@@ -29,7 +29,9 @@ import { feedFor } from '../src/quant/calibrate.js';
 import { compareRow } from '../src/quant/fidelity.js';
 import { referenceCheckpoint } from '../test/helpers/reference.js';
 
-const VARIANTS: Record<string, Partial<QuantizeOptions>> = JSON.parse(process.env['PROBE_VARIANTS'] ?? '{}');
+/** A variant: quantizeOnnx options, and `source`: exportModel options of the float file it quantizes (cpu / ops / fid; default `{ target: 'ort' }`, e.g. `{"source":{"contribAttention":false,"ortLayout":true}}`). */
+type Variant = Partial<QuantizeOptions> & { source?: ExportOptions };
+const VARIANTS: Record<string, Variant> = JSON.parse(process.env['PROBE_VARIANTS'] ?? '{}');
 const [mode, modelsArg, variantsArg, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);
 const median = (t: readonly number[]) => latencyStats(t, 1).p50;
@@ -44,13 +46,20 @@ for (const model of modelsArg!.split(',')) {
   const spec = getModel(model);
   const dims = [1, 3, spec.defaultSize[0], spec.defaultSize[1]];
   const fp32 = exportModel(model);
-  const src = mode === 'wasm' ? fp32 : exportModel(model, { target: 'ort' });
+  const sources = new Map<string, Uint8Array>();
+  const source = (v: string, checkpoint?: ExportOptions['checkpoint']): Uint8Array => {
+    const o: ExportOptions = { target: 'ort', ...(VARIANTS[v]?.source ?? {}), ...(checkpoint ? { checkpoint } : {}) };
+    const key = `${JSON.stringify(VARIANTS[v]?.source ?? {})}${checkpoint ? ' ref' : ''}`;
+    if (!sources.has(key)) sources.set(key, exportModel(model, o).bytes);
+    return sources.get(key)!;
+  };
+  const quantOptions = (v: string): Partial<QuantizeOptions> => { const { source: _, ...q } = VARIANTS[v] ?? {}; return q; };
   const chw = [3, dims[2]!, dims[3]!] as [number, number, number];
   const cal = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'calibration'), chw, preprocessCfg(model, [dims[2]!, dims[3]!]), 'calibration');
   const files = [{ name: 'fp32', model: fp32.bytes }];
   for (const v of variantsArg!.split(',')) {
-    const o = { ...(VARIANTS[v] ?? {}), ...(mode === 'wasm' ? { profile: 'web' as const } : {}) };
-    const q = await quantizeOnnx(src.bytes, cal, o);
+    const o = { ...quantOptions(v), ...(mode === 'wasm' ? { profile: 'web' as const } : {}) };
+    const q = await quantizeOnnx(mode === 'wasm' ? fp32.bytes : source(v), cal, o);
     files.push({ name: v, model: q.bytes });
     if (mode === 'ops') {
       const base = join(process.env['PROBE_DIR'] ?? tmpdir(), `${model}.${v}`);
@@ -68,7 +77,7 @@ for (const model of modelsArg!.split(',')) {
     const ev = loadSamples(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images', 'evaluation'), chw, preprocessCfg(model, [dims[2]!, dims[3]!]), 'evaluation');
     const row: string[] = [];
     for (const v of variantsArg!.split(',')) {
-      const q = await quantizeOnnx(r.bytes, cal, VARIANTS[v] ?? {});
+      const q = await quantizeOnnx(source(v, referenceCheckpoint(model)), cal, quantOptions(v));
       const [a, b] = [await openTimed(r.bytes, 'cpu', { noOptimizations: true }), await openTimed(q.bytes, 'cpu')];
       let worst = 1;
       for (let i = 0; i < ev.data.length; i++) {

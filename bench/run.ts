@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     '',
     'The train-time file run with ORT all stands in for `torch.onnx.export` of the same model (torch is not installed here; onnxruntime applies the same Conv+BN fusions to it).',
     `Roofline on this machine (onnxruntime CPU, 2 threads): 2048³ MatMul ${roof.fp32.toFixed(0)} GFLOP/s float32, ${roof.int8.toFixed(0)} GOP/s int8 (QDQ, u8×s8).`,
-    INT8 ? `int8: \`vitx export --dtype int8\` (QDQ, ${DEFAULT_METHOD} calibration on fixtures/images/calibration, GELU fusion and layout rewrites of \`--target ort\`), timed interleaved with the float32 vitx file in one process (thread spinning off), ORT all; CPU 2 threads, WASM onnxruntime-web 1 thread. Geomean int8/fp32: CPU ${geo('cpu8')}, WASM ${geo('wasm8')}; over issue 13's eight models (${TARGET_MODELS.join(', ')}): CPU ${geo('cpu8', TARGET_MODELS)}, WASM ${geo('wasm8', TARGET_MODELS)}.` : '',
+    INT8 ? `int8: \`vitx export --dtype int8\` (QDQ, ${DEFAULT_METHOD} calibration on fixtures/images/calibration, GELU fusion and layout rewrites of \`--target ort\`, the attention score path as MultiHeadAttention after the quantized projections), timed interleaved with the float32 vitx file in one process (thread spinning off), ORT all; CPU 2 threads, WASM onnxruntime-web 1 thread. Geomean int8/fp32: CPU ${geo('cpu8')}, WASM ${geo('wasm8')}; over issue 13's eight models (${TARGET_MODELS.join(', ')}): CPU ${geo('cpu8', TARGET_MODELS)}, WASM ${geo('wasm8', TARGET_MODELS)}.` : '',
     '',
     `fp32 --target ort: the same float32 file with onnxruntime contrib fusions (GELU and attention as one node each) and the layout rewrites measured with them, interleaved with the default file; geomean ${geo('fused')}.`,
     '',

@@ -15,7 +15,7 @@ import { parameters } from './weights/load.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
 import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
-import { contribAttention } from './passes/contrib-attention.js';
+import { contribAttention, contribMha } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';
 import { sliceBeforeNorm } from './passes/slice-before-norm.js';
 import { depthwiseUpsample } from './passes/depthwise-upsample.js';
@@ -117,8 +117,11 @@ export interface ExportOptions extends PrepareOptions {
    * (passes/contrib-attention.ts) and the layout rewrites measured with it (slice-before-norm,
    * depthwise-upsample, flatten-tokens, split-transpose); default true. The int8 export turns it
    * off, so that the q/k/v projections stay MatMuls for QDQ (the GELU fusion stays on).
+   * 'mha': the projections stay one packed standard-op Linear and only the score path (heads,
+   * scores, bias, softmax, context) becomes com.microsoft.MultiHeadAttention (the int8 source file,
+   * quant/index.ts INT8_SOURCE).
    */
-  contribAttention?: boolean;
+  contribAttention?: boolean | 'mha';
   /**
    * With an explicit target 'ort' and float32: the standard-op layout rewrites (slice-before-norm,
    * depthwise-upsample, flatten-tokens, split-transpose, channels-last-tokens); default: as
@@ -183,9 +186,10 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   // exact, measured (and so far enabled) for this profile only
   if (o.target === 'ort' && (o.dtype ?? 'fp32') === 'fp32') {
     const attention = o.contribAttention ?? true;
-    const layout = o.ortLayout ?? attention;
+    const layout = o.ortLayout ?? attention !== false;
     const contrib: Pass[] = [
-      ...(layout ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []), ...(attention ? [contribAttention] : []),
+      ...(layout ? [ORT_LAYOUT] : []), ...(opset < 20 ? [contribGelu] : []),
+      ...(attention === 'mha' ? [contribMha] : attention ? [contribAttention] : []),
       ...(layout ? [FLATTEN_TOKENS, SPLIT_TRANSPOSE, CHANNELS_LAST_TOKENS] : []),
     ];
     passes = [...passes, ...optimize(g, { passes: contrib, verifyEach: o.verifyEach }).passes];

@@ -135,7 +135,8 @@ export function registerExport(program: Command, io: Io): void {
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
-        ...(int8 ? INT8_SOURCE : {}),
+        // --quantize-attention needs the score MatMuls as standard ops (not inside MultiHeadAttention)
+        ...(int8 ? { ...INT8_SOURCE, ...(f.quantizeAttention ? { contribAttention: false } : {}) } : {}),
         // int8: the wraps go on after quantization (wrapOnnx), so calibration sees the float input
         preprocess: preprocess && !int8 ? preprocess : undefined,
         postprocess: int8 ? undefined : f.postprocess,

@@ -30,6 +30,9 @@
  *                                └─Reshape─Transpose─────────────────────────────┘
  *   After:   x ─com.microsoft.Attention(W, b, attention_bias = B)─►
  *
+ * contrib-mha (contribMha, the int8 source file's form) takes the same match but keeps the packed
+ * projection as a standard-op Linear for QDQ and fuses only the score path (see contribMhaRule).
+ *
  * Not matched: a Softmax over another axis, a non-scalar scale, a bias of another shape, a token
  * that does not keep its row (a chain that mixes tokens), q/k/v of different head counts or widths,
  * Linears on different inputs, values with other uses, symbolic (dynamic) dimensions, non-float32.
@@ -184,6 +187,14 @@ function packed(b: Builder, m: Attention, of: (l: LinearMatch) => Value, axis: n
   return b.concat([q, k, v].map((br) => pick(b, of(br.lin), br.cols, axis)), axis);
 }
 
+/** The score bias as the kernels' attention_bias [1 | S, 1 | H, N, N] (none: null). */
+function attentionBias(b: Builder, m: Attention): Value | null {
+  if (!m.bias) return null;
+  return m.bias.shape.length === 4 ? m.bias : b.reshape(m.bias, [...Array<number>(4 - m.bias.shape.length).fill(1), ...dims(m.bias)]);
+}
+
+const nodeName = (m: Attention, op: string) => `${m.scores.name.replace(/\/[^/]*$/, '')}/${op}`;
+
 export const contribAttentionRule: Rule<Attention> = {
   name: 'contrib-attention',
   ops: ['Softmax'],
@@ -196,22 +207,63 @@ export const contribAttentionRule: Rule<Attention> = {
     const w = packed(b, m, (l) => l.w, 1);
     // onnxruntime's CPU kernel reads the bias unconditionally (no bias: zeros, as the kernel would need)
     const bias = m.q.lin.bias ? packed(b, m, (l) => l.bias!, 0) : b.constant('zero_bias', new Tensor('float32', [3 * H! * d!]));
-    let ab: Value | null = null;
-    if (m.bias) ab = m.bias.shape.length === 4 ? m.bias : b.reshape(m.bias, [...Array<number>(4 - m.bias.shape.length).fill(1), ...dims(m.bias)]);
+    const ab = attentionBias(b, m);
     const attrs = { num_heads: attr.int(m.heads), scale: attr.float(m.scale) };
     const inputs = ab ? [x, w, bias, null, null, ab] : [x, w, bias];
-    const att = g.addNode('Attention', inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: `${m.scores.name.replace(/\/[^/]*$/, '')}/Attention`, attrs, domain: 'com.microsoft' }).output;
+    const att = g.addNode('Attention', inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: nodeName(m, 'Attention'), attrs, domain: 'com.microsoft' }).output;
     const back = b.transpose(b.reshape(att, [S!, N!, H!, d!]), [0, 2, 1, 3]);
     return { replace: [[ctx, back]], names: [[w, m.q.lin.w.name], ...(m.q.lin.bias ? [[bias, m.q.lin.bias.name]] as [Value, string][] : [])] };
   },
 };
 
-/** The rule, then cancel-layout on what is left of the head split and merge. */
-export const contribAttention: Pass = {
-  name: 'contrib-attention',
-  run(g, o): PassStats {
-    const s = runRules(g, [contribAttentionRule], o);
-    const c = runRules(g, [cancelLayout], o);
-    return { counts: { ...s.counts, ...c.counts }, folded: s.folded + c.folded, removed: s.removed + c.removed, rounds: s.rounds + c.rounds };
+/**
+ * The same attention with the projections left outside (for the int8 source file: QDQ quantizes
+ * the projection, the score path stays float in one kernel):
+ *
+ *   qkv = x·[W_q | W_k | W_v] + [b_q | b_k | b_v]      (one packed Linear, standard MatMul + Add)
+ *   q, k, v = Split(qkv)                                 [S, N, H·d] each
+ *   ctx = com.microsoft.MultiHeadAttention(q, k, v, attention_bias = B, num_heads = H, scale = c)
+ *
+ * onnxruntime 1.30's CPU MultiHeadAttention takes separate q/k/v [B, S, D] (not the packed
+ * [B, S, N, 3, H] form), an optional bias input (not used: the Linear keeps its bias, which a QGemm
+ * adds for free) and attention_bias broadcast over batch and heads; without attention_bias it runs
+ * MLAS's flash attention.
+ */
+export const contribMhaRule: Rule<Attention> = {
+  name: 'contrib-mha',
+  ops: ['Softmax'],
+  match: matchAttention,
+  rewrite(m, b) {
+    const g = b.g;
+    const ctx = m.context.output;
+    const [S, H, N, d] = dims(ctx);
+    const x = m.q.lin.node.input(0);
+    const w = packed(b, m, (l) => l.w, 1);
+    const bias = m.q.lin.bias ? packed(b, m, (l) => l.bias!, 0) : null;
+    const proj = b.matmul(x, w);
+    const qkv = bias ? b.add(proj, bias) : proj;
+    const [q, k, v] = b.split(qkv, [H! * d!, H! * d!, H! * d!], 2) as [Value, Value, Value];
+    const ab = attentionBias(b, m);
+    const attrs = { num_heads: attr.int(m.heads), scale: attr.float(m.scale) };
+    const inputs = ab ? [q, k, v, null, null, ab] : [q, k, v];
+    const att = g.addNode('MultiHeadAttention', inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: nodeName(m, 'MultiHeadAttention'), attrs, domain: 'com.microsoft' }).output;
+    const back = b.transpose(b.reshape(att, [S!, N!, H!, d!]), [0, 2, 1, 3]);
+    return { replace: [[ctx, back]], names: [[w, m.q.lin.w.name], ...(bias ? [[bias, m.q.lin.bias!.name]] as [Value, string][] : [])] };
   },
 };
+
+/** A rule, then cancel-layout on what is left of the head split and merge. */
+function withCancel(name: string, rule: Rule<Attention>): Pass {
+  return {
+    name,
+    run(g, o): PassStats {
+      const s = runRules(g, [rule], o);
+      const c = runRules(g, [cancelLayout], o);
+      return { counts: { ...s.counts, ...c.counts }, folded: s.folded + c.folded, removed: s.removed + c.removed, rounds: s.rounds + c.rounds };
+    },
+  };
+}
+
+export const contribAttention: Pass = withCancel('contrib-attention', contribAttentionRule);
+/** The int8 source's attention (`contribAttention: 'mha'` in exportModel). */
+export const contribMha: Pass = withCancel('contrib-mha', contribMhaRule);

@@ -15,11 +15,13 @@ export { QUANT_PROFILES, type QuantProfile } from './qdq.js';
 /** The default calibration method (see README "int8": chosen by held-out Pearson correlation). */
 /**
  * The float32 export an int8 file is quantized from (`vitx export --dtype int8`, `npm run bench`):
- * with `--target ort`, the GELU fusion and the standard-op layout rewrites but not the contrib
- * Attention, so that the q/k/v projections stay MatMuls for QDQ (layout rewrites measured faster
- * for int8 too: mobilevit_xxs 0.98 → 0.94×, edgevit_xxs 0.92 → 0.84× of float32).
+ * with `--target ort`, the GELU fusion, the standard-op layout rewrites (measured faster for int8
+ * too: mobilevit_xxs 0.98 → 0.94×, edgevit_xxs 0.92 → 0.84× of float32) and the attention's score
+ * path as com.microsoft.MultiHeadAttention after one packed q/k/v Linear (passes/contrib-attention.ts
+ * contrib-mha), not the contrib Attention, so that the projections stay MatMuls for QDQ (README
+ * "int8" has the measurements).
  */
-export const INT8_SOURCE = { contribAttention: false, ortLayout: true } as const;
+export const INT8_SOURCE = { contribAttention: 'mha', ortLayout: true } as const;
 
 export const DEFAULT_METHOD: CalibrationMethod = 'percentile'; // measured: README "Calibration"
 

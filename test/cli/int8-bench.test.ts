@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { onnx } from '../../src/onnx/proto.js';
 import { ROOT, tempDir, vitx } from '../helpers/cli.js';
 
 const CAL = join(ROOT, 'fixtures/images/calibration');
@@ -56,6 +57,20 @@ describe('vitx quantize', () => {
     expect(r.stdout).toMatch(/latency {2}cpu: float32 4\.00 ms, int8 3\.00 ms \(0\.75×/);
     expect(readFileSync(out).byteLength).toBeGreaterThan(0);
   }, 60_000);
+
+  it('vitx export --dtype int8: the score path as MultiHeadAttention, standard ops with --quantize-attention', () => {
+    const env = { VITX_TEST_LATENCY_MS: 'float32=4,int8=3' };
+    const mha = join(dir, 'mha.onnx'), std = join(dir, 'std.onnx');
+    const a = vitx(['export', 'mobilevit_xxs', '--dtype', 'int8', '--calibration', CAL, '-o', mha, '--latency-runs', '2'], { env });
+    expect(a.code, a.stderr).toBe(0);
+    const b = vitx(['export', 'mobilevit_xxs', '--dtype', 'int8', '--quantize-attention', '--calibration', CAL, '-o', std, '--latency-runs', '2'], { env });
+    expect(b.code, b.stderr).toBe(0);
+    const has = (f: string, op: string) => onnx.ModelProto.decode(readFileSync(f)).graph!.node!.some((n) => n.opType === op);
+    expect(has(mha, 'MultiHeadAttention')).toBe(true);
+    expect(has(mha, 'Softmax')).toBe(false);
+    expect(has(std, 'MultiHeadAttention')).toBe(false);
+    expect(has(std, 'Softmax')).toBe(true);
+  }, 120_000);
 
   it.each([
     [['quantize', 'x.onnx'], 2, /needs --calibration/],

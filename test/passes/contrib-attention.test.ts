@@ -5,6 +5,11 @@
  * not fire (another softmax axis, a per-head scale, cross attention, probabilities read elsewhere, a
  * bias that is not [·, ·, N, N], a head split that mixes tokens, no explicit --target ort, fp16).
  *
+ * contrib-mha (the int8 source file's form: one packed standard-op projection Linear, Split, and
+ * com.microsoft.MultiHeadAttention for the score path): the same tiny graphs, the same must-not-fire
+ * matcher, the int8 source files of MobileViT and MaxViT against PyTorch's logits, and only under
+ * an explicit --target ort.
+ *
  * Tolerance 1e-5 + 1e-4·|y| on the tiny graphs, as for every pass: the fused kernel sums the same
  * products in another order (float32 rounding, ~1e-7 relative here).
  */
@@ -14,9 +19,10 @@ import { linear } from '../../src/builders/layers.js';
 import type { Builder } from '../../src/graph/builder.js';
 import type { Graph, Value } from '../../src/graph/ir.js';
 import { verifyGraph } from '../../src/graph/verify.js';
-import { contribAttention } from '../../src/passes/contrib-attention.js';
+import { contribAttention, contribMha } from '../../src/passes/contrib-attention.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { exportModel } from '../../src/pipeline.js';
+import { INT8_SOURCE } from '../../src/quant/index.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { expectPreserved, initForTest, seeded, tinyBuilder } from '../helpers/graphs.js';
 import { checkLogits, referenceCheckpoint, referenceInput } from '../helpers/reference.js';
@@ -86,6 +92,34 @@ describe('contrib-attention', () => {
       expect(contribAttention.run(g, {}).counts[RULE]).toBe(0);
     });
   }
+
+  for (const [what, o] of cases) {
+    it(`contrib-mha: one packed Linear + MultiHeadAttention, same outputs: ${what}`, async () => {
+      const g = build((b, x) => attention(b, x, o));
+      let counts: Record<string, number> = {};
+      await expectPreserved(g, (g) => { counts = contribMha.run(g, {}).counts; });
+      expect(counts['contrib-mha']).toBe(1);
+      // packed q/k/v Linear (MatMul [+ Add]) + Split + MultiHeadAttention, + the proj Linear
+      expect(ops(g)).toEqual({ MultiHeadAttention: 1, Split: 1, MatMul: 2, Add: o.bias ? 2 : 1 });
+      const mha = [...g.nodes].find((n) => n.op === 'MultiHeadAttention')!;
+      expect(mha.domain).toBe('com.microsoft');
+      expect(mha.attrInt('num_heads')).toBe(HEADS);
+      expect(mha.attrFloat('scale')).toBeCloseTo((o.scale ?? 1) * (o.qScale ?? 1), 6);
+      expect(mha.inputs[5] !== undefined && mha.inputs[5] !== null).toBe(o.relPos !== undefined);
+      expect(contribMha.run(g, {}).counts['contrib-mha']).toBe(0);
+    });
+  }
+  it('contrib-mha does not fire where contrib-attention does not (cross attention)', () => {
+    const g = build((b, x) => {
+      const y = b.input('y', { dtype: 'float32', shape: [S, N, C] });
+      const q = heads(b, linear(b.child('q'), x, C)), k = heads(b, linear(b.child('k'), y, C), true), v = heads(b, linear(b.child('v'), y, C));
+      return b.matmul(b.softmax(b.matmul(q, k), -1), v);
+    });
+    const explain = new Map<string, string>();
+    expect(contribMha.run(g, { explain }).counts['contrib-mha']).toBe(0);
+    expect([...explain.entries()].filter(([k]) => k.startsWith('contrib-mha')).map(([, v]) => v).join(' | ')).toMatch(/different inputs/);
+    expect(g.opHistogram().get('MultiHeadAttention')).toBeUndefined();
+  });
 
   function rejects(body: (b: Builder, x: Value) => Value, reason: RegExp): void {
     const g = build(body);
@@ -161,6 +195,27 @@ describe('contrib-attention', () => {
     if (model === 'mobilevit_xxs') expect(Buffer.compare(Buffer.from(exportModel(model, { checkpoint, target: 'ort' }).bytes), Buffer.from(ort.bytes))).toBe(0);
   }, 120_000);
 
+  it.each(['mobilevit_xxs', 'maxvit_tiny_tf_224'])('%s: the int8 source file (contribAttention \'mha\'): every attention a MultiHeadAttention, projections still MatMuls, PyTorch reference logits kept', async (model) => {
+    const checkpoint = referenceCheckpoint(model);
+    const plain = exportModel(model, { checkpoint });
+    const src = exportModel(model, { checkpoint, target: 'ort', ...INT8_SOURCE });
+    const softmaxes = plain.nodesAfter.get('Softmax')!;
+    expect(src.nodesAfter.get('MultiHeadAttention')).toBe(softmaxes);
+    expect(src.nodesAfter.get('Attention')).toBeUndefined();
+    expect(src.nodesAfter.get('Softmax')).toBeUndefined();
+    // one packed q/k/v MatMul per attention (MobileViT / MaxViT have no bias-less projection)
+    expect(src.nodesAfter.get('MatMul')).toBe(plain.nodesAfter.get('MatMul')! - 2 * softmaxes);
+    const x = referenceInput(model);
+    const feeds = { input: { dtype: 'float32' as const, dims: x.dims, data: x.data } };
+    const a = (await runOnnx(plain.bytes, feeds))['logits']!.data as Float32Array;
+    const b = (await runOnnx(src.bytes, feeds))['logits']!.data as Float32Array;
+    const check = checkLogits(model, b);
+    expect(check.pass, `max |Δ| ${check.maxAbsDiff} > ${check.tolerance}`).toBe(true);
+    const amax = Math.max(...a.map(Math.abs));
+    a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-5 * amax));
+    if (model === 'mobilevit_xxs') expect(Buffer.compare(Buffer.from(exportModel(model, { checkpoint, target: 'ort', ...INT8_SOURCE }).bytes), Buffer.from(src.bytes))).toBe(0);
+  }, 120_000);
+
   it('must not fire without an explicit --target ort, with fp16, for another target, for int8 or a dynamic batch', () => {
     const has = (r: ReturnType<typeof exportModel>) => [...r.graph.nodes].some((n) => n.op === 'Attention');
     expect(has(exportModel('mobilevit_xxs'))).toBe(false);
@@ -169,5 +224,11 @@ describe('contrib-attention', () => {
     expect(has(exportModel('mobilevit_xxs', { target: 'ort', contribAttention: false }))).toBe(false); // the int8 export's
     expect(has(exportModel('mobilevit_xxs', { target: 'ort', batch: 'dynamic' }))).toBe(false); // symbolic S: not traced
     expect(has(exportModel('mobilevit_xxs', { target: 'ort', opset: 20 }))).toBe(true);
+    const mha = (r: ReturnType<typeof exportModel>) => [...r.graph.nodes].some((n) => n.op === 'MultiHeadAttention');
+    expect(mha(exportModel('mobilevit_xxs', { target: 'ort' }))).toBe(false); // the float --target ort file: Attention
+    expect(mha(exportModel('mobilevit_xxs', { ...INT8_SOURCE }))).toBe(false); // no explicit target
+    expect(mha(exportModel('mobilevit_xxs', { target: 'web', ...INT8_SOURCE }))).toBe(false);
+    expect(mha(exportModel('mobilevit_xxs', { target: 'tensorrt', ...INT8_SOURCE }))).toBe(false);
+    expect(mha(exportModel('mobilevit_xxs', { target: 'ort', dtype: 'fp16', ...INT8_SOURCE }))).toBe(false);
   }, 60_000);
 });

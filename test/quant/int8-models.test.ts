@@ -33,6 +33,26 @@ function opTypes(path: string): Map<string, number> {
   return h;
 }
 
+// models whose int8 source has the score path as com.microsoft.MultiHeadAttention (contrib-mha)
+const ATTENTION = new Set(['mobilevit_xxs', 'edgevit_xxs', 'nextvit_small', 'maxvit_tiny_tf_224', 'fastvit_sa12']);
+const INTEGER_KERNELS = new Set(['QLinearMatMul', 'QGemm', 'MatMulInteger']);
+
+/** MultiHeadAttention nodes of an optimized model, and how many read q, k and v from an integer kernel (through Split, Reshape, the bias Add, DequantizeLinear). */
+function attentionFeeds(path: string): { mha: number; quantized: number } {
+  const nodes = onnx.ModelProto.decode(readFileSync(path)).graph!.node!;
+  const producer = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const fromInteger = (v: string): boolean => {
+    for (let p = producer.get(v); p; p = producer.get(p.input![0]!)) {
+      if (INTEGER_KERNELS.has(p.opType!)) return true;
+      if (!['Split', 'Reshape', 'Add', 'DequantizeLinear'].includes(p.opType!)) return false;
+    }
+    return false;
+  };
+  const mha = nodes.filter((n) => n.opType === 'MultiHeadAttention');
+  return { mha: mha.length, quantized: mha.filter((n) => n.input!.slice(0, 3).every(fromInteger)).length };
+}
+
 describe.each(MODELS)('int8 %s', (model) => {
   it('meets Pearson ≥ 0.99 on every held-out photo on cpu and wasm; onnxruntime fuses integer kernels', async () => {
     const r = exportModel(model, { checkpoint: referenceCheckpoint(model), target: 'ort', ...INT8_SOURCE }); // as `vitx export --dtype int8` does
@@ -62,5 +82,9 @@ describe.each(MODELS)('int8 %s', (model) => {
     const ops = opTypes(opt);
     const fused = (ops.get('QLinearConv') ?? 0) + (ops.get('QLinearMatMul') ?? 0) + (ops.get('MatMulInteger') ?? 0) + (ops.get('ConvInteger') ?? 0);
     expect(fused, JSON.stringify([...ops])).toBeGreaterThan(0);
+    // the attention's q/k/v projections are still integer kernels in front of the float score path
+    const att = attentionFeeds(opt);
+    expect(att.mha > 0).toBe(ATTENTION.has(model));
+    expect(att.quantized).toBe(att.mha);
   }, 120_000);
 });
