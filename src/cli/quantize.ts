@@ -11,7 +11,7 @@ import { parseOnnx } from '../onnx/parse.js';
 import { feedFor } from '../quant/calibrate.js';
 import { loadSamples, splitHeldOut, type Samples } from '../quant/data.js';
 import { fidelity, type FidelityReport } from '../quant/fidelity.js';
-import { CALIBRATION_METHODS, type CalibrationMethod, DEFAULT_METHOD, QUANT_PROFILES, type QuantProfile, quantizeOnnx, type QuantizeResult } from '../quant/index.js';
+import { CALIBRATION_METHODS, type CalibrationMethod, DEFAULT_METHOD, QUANT_PROFILES, type QuantProfile, quantizeOnnx, type QuantizeResult, weightType } from '../quant/index.js';
 import { preprocessCfg } from '../quant/pretrained-cfg.js';
 import { UsageError } from './errors.js';
 import { checkWritable, readInput, writeAtomic } from './files.js';
@@ -90,7 +90,7 @@ export async function quantizeWithReport(floatBytes: Uint8Array, f: Int8Flags, o
 export function formatInt8Report(r: Int8Report): string {
   const f = r.fidelity;
   const lines = [
-    `  int8     QDQ for ${r.profile}: ${r.quantized.weights} weights int8 per channel, ${r.quantized.activations} activations ${r.profile === 'tensorrt' ? 'int8' : 'uint8'} per tensor, ${r.quantized.biases} biases int32${r.quantized.reluFolded ? `, ${r.quantized.reluFolded} Relus folded into Q` : ''}`,
+    `  int8     QDQ for ${r.profile}: ${r.quantized.weights} weights ${weightType(r.profile)} per channel${r.profile === 'web' ? ' (zero point 128)' : ''}, ${r.quantized.activations} activations ${r.profile === 'tensorrt' ? 'int8' : 'uint8'} per tensor, ${r.quantized.biases} biases int32${r.quantized.reluFolded ? `, ${r.quantized.reluFolded} Relus folded into Q` : ''}`,
     `  calib    ${r.method} on ${r.calibration}`,
     `  fidelity ${f.samples.length} held-out input${f.samples.length === 1 ? '' : 's'} on ${r.latency.ep} (${r.heldOut}), output ${f.output} vs float32, worst sample:`,
     `           pearson ${f.worst.pearson.toFixed(4)}, cosine ${f.worst.cosine.toFixed(4)}, max rel error ${f.worst.maxRelError.toFixed(4)}` +

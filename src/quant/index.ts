@@ -10,7 +10,7 @@ import { linearsToGemm } from './gemm2d.js';
 import { applyQdq, calibrationValues, planQdq, type QuantProfile, REGIONS_BY_DEFAULT } from './qdq.js';
 
 export { CALIBRATION_METHODS, type CalibrationMethod } from './calibrate.js';
-export { QUANT_PROFILES, type QuantProfile } from './qdq.js';
+export { QUANT_PROFILES, type QuantProfile, weightType } from './qdq.js';
 
 /** The default calibration method (see README "int8": chosen by held-out Pearson correlation). */
 /**

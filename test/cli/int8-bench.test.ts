@@ -34,6 +34,23 @@ describe('vitx quantize', () => {
     expect(readFileSync(out).byteLength).toBeLessThan(readFileSync(fp32).byteLength / 2);
   }, 60_000);
 
+  it('--target web: the report names the uint8 weights the file holds (zero point 128)', () => {
+    const out = join(dir, 'web.onnx');
+    const r = vitx(['quantize', fp32, '-o', out, '--calibration', CAL, '--target', 'web', '--latency-runs', '2'], { env: { VITX_TEST_LATENCY_MS: 'float32=10,int8=5' } });
+    expect(r.code, r.stderr).toBe(0);
+    const n = Number(/: (\d+) weights uint8 per channel \(zero point 128\)/.exec(r.stdout)?.[1]);
+    const m = onnx.ModelProto.decode(readFileSync(out));
+    const inits = new Map(m.graph!.initializer!.map((t) => [t.name!, t]));
+    // weights: DequantizeLinear of a rank ≥ 2 initializer with per-channel scales (biases are rank 1, int32)
+    const weights = m.graph!.node!.filter((x) => x.opType === 'DequantizeLinear' && (inits.get(x.input![0]!)?.dims?.length ?? 0) >= 2 && (inits.get(x.input![1]!)?.dims?.length ?? 0) === 1);
+    expect(weights.length).toBe(n);
+    for (const w of weights) {
+      expect(inits.get(w.input![0]!)!.dataType, w.name!).toBe(onnx.TensorProto.DataType.UINT8);
+      const z = inits.get(w.input![2]!)!;
+      expect(new Uint8Array(z.rawData!.buffer, z.rawData!.byteOffset, z.rawData!.byteLength).every((v) => v === 128), w.name!).toBe(true);
+    }
+  }, 60_000);
+
   it('refuses (exit 1, nothing written) when int8 is slower, unless --force', () => {
     const out = join(dir, 'slow.onnx');
     const env = { VITX_TEST_LATENCY_MS: 'float32=5,int8=9' };
