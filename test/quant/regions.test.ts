@@ -190,15 +190,19 @@ describe('uint8 regions (ort)', () => {
   });
 });
 
-/** x[2, 6, 16] → token Linear: MatMul W[16, 24] + b[24] → SiLU → MatMul W2[24, 16] + b2 → y */
-function tokenNet(batch: number | string = 2): Graph {
+/**
+ * x[2, 6, 16] → token Linear: MatMul W[16, 24] + b[24] → SiLU → MatMul W2[24, 16] + b2 → y;
+ * batch null: the tokens already flattened to rows, x[R, 16] (flatten-tokens' form).
+ */
+function tokenNet(batch: number | string | null = 2): Graph {
   const g = new Graph('tokens');
-  const x = g.addInput('x', { dtype: 'float32', shape: [batch, 6, 16] });
+  const lead = (batch === null ? ['R'] : [batch, 6]) as Shape;
+  const x = g.addInput('x', { dtype: 'float32', shape: [...lead, 16] });
   const lin = (name: string, v: Value, k: number, n: number) => {
-    const y = op(g, 'MatMul', name, [v, g.addInitializer(`${name}.weight`, seeded([k, n], `${name}.weight`, 'other', 1))], [batch, 6, n] as Shape);
-    return op(g, 'Add', `${name}/bias`, [y, g.addInitializer(`${name}.bias`, seeded([n], `${name}.bias`, 'other', 0.2))], [batch, 6, n] as Shape);
+    const y = op(g, 'MatMul', name, [v, g.addInitializer(`${name}.weight`, seeded([k, n], `${name}.weight`, 'other', 1))], [...lead, n] as Shape);
+    return op(g, 'Add', `${name}/bias`, [y, g.addInitializer(`${name}.bias`, seeded([n], `${name}.bias`, 'other', 0.2))], [...lead, n] as Shape);
   };
-  const s = [batch, 6, 24] as Shape;
+  const s = [...lead, 24] as Shape;
   const a = lin('fc1', x, 16, 24);
   const h = op(g, 'Mul', 'silu', [a, op(g, 'Sigmoid', 'sig', [a], s)], s);
   g.outputs.push(lin('fc2', h, 24, 16));
@@ -223,6 +227,25 @@ describe('token Linears as 2-D Gemms', () => {
     }
   });
 
+  it('rows already flat (x[R, 16]): MatMul + Add becomes the Gemm alone, same outputs; quantized, onnxruntime fuses QGemm', async () => {
+    const feeds2 = { x: { dtype: 'float32' as const, dims: [12, 16], data } };
+    const before = serialize(tokenNet(null), { opset: 17 });
+    const g = tokenNet(null);
+    expect(linearsToGemm(g)).toBe(2);
+    const h = g.opHistogram();
+    expect([h.get('Gemm'), h.get('Reshape'), h.get('MatMul'), h.get('Add')]).toEqual([2, undefined, undefined, undefined]);
+    const a = (await runOnnx(before, feeds2))['fc2/bias']!.data as Float32Array;
+    const b = (await runOnnx(serialize(g, { opset: 17 }), feeds2))['fc2/bias']!.data as Float32Array;
+    expect(relErr(a, b)).toBeLessThan(1e-6);
+    // calibrated on the 12 rows as samples of one row each
+    const rows = { description: 's', names: Array.from({ length: 12 }, (_, i) => `r${i}`), shape: [16] as unknown as Samples['shape'], data: Array.from({ length: 12 }, (_, i) => data.slice(i * 16, i * 16 + 16)) };
+    const q = await quantizeOnnx(before, rows, { minReduction: 0 });
+    const r = await runAll(before, q.bytes, feeds2, 'fc2/bias', 'tokens2d');
+    expect(r.fusedOps.get('QGemm')).toBe(2);
+    expect(r.fusedOps.get('QLinearMatMul')).toBeUndefined();
+    expect(relErr(r.emulated, r.fused)).toBeLessThan(0.02);
+  });
+
   it('quantized, onnxruntime fuses each into QGemm and runs the Reshapes on uint8', async () => {
     const fp32 = serialize(tokenNet(), { opset: 17 });
     // calibrated on the two rows of the evaluation input (this checks placement and kernels, not calibration)
@@ -239,15 +262,15 @@ describe('token Linears as 2-D Gemms', () => {
     expect(relErr(r.emulated, r.fused)).toBeLessThan(0.02);
   });
 
-  it('must not fire: 2-D input, a MatMul output with a second use, a bias that broadcasts over rows, two symbolic dimensions', () => {
+  it('must not fire: 1-D input, a MatMul output with a second use, a bias that broadcasts over rows, two symbolic dimensions', () => {
     const g = new Graph('no');
-    const x2 = g.addInput('x2', { dtype: 'float32', shape: [6, 16] });
+    const x2 = g.addInput('x2', { dtype: 'float32', shape: [16] });
     const x3 = g.addInput('x3', { dtype: 'float32', shape: [2, 6, 16] });
     const xs = g.addInput('xs', { dtype: 'float32', shape: ['N', 'T', 16] });
     const w = g.addInitializer('w', seeded([16, 8], 'w'));
     const mm = (name: string, x: Value, shape: Shape) => op(g, 'MatMul', name, [x, w], shape);
     const bias = (name: string, y: Value, b: Tensor, shape: Shape) => op(g, 'Add', `${name}/bias`, [y, g.addConstant(`${name}.b`, b)], shape);
-    g.outputs.push(bias('two_d', mm('two_d', x2, [6, 8]), seeded([8], 'b1'), [6, 8]));
+    g.outputs.push(bias('one_d', mm('one_d', x2, [8]), seeded([8], 'b1'), [8]));
     const shared = mm('shared', x3, [2, 6, 8]);
     g.outputs.push(bias('shared', shared, seeded([8], 'b2'), [2, 6, 8]), shared);
     g.outputs.push(bias('rows', mm('rows', x3, [2, 6, 8]), seeded([6, 1], 'b3'), [2, 6, 8]));
