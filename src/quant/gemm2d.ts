@@ -36,27 +36,16 @@ export function linearsToGemm(g: Graph): number {
     if (out.shape.join() !== y.shape.join()) continue;
     const lead = x.shape.slice(0, -1);
     if (lead.filter((d) => typeof d !== 'number').length > 1) continue;
-    if (x.shape.length === 2) { // already rows × K (flatten-tokens' form): the Gemm alone
-      const bias2 = b.shape.length === 1 ? b : g.addConstant(`${b.name}_1d`, new Tensor('float32', [cols], b.constant!.data as Float32Array));
-      const gemm2 = g.addNode('Gemm', [x, w!, bias2], [{ dtype: 'float32', shape: out.shape }], { name: mm.name, attrs: { transB: attr.int(0) } });
-      out.replaceAllUsesWith(gemm2.output);
-      g.removeNode(add);
-      const name2 = mm.name;
-      g.removeNode(mm);
-      g.renameNode(gemm2, name2);
-      if (b.uses.size === 0 && !b.isGraphOutput) g.removeInitializer(b);
-      n++;
-      continue;
-    }
+    const flatRows = x.shape.length === 2; // already rows × K (flatten-tokens' form): the Gemm alone
     const known = lead.filter((d): d is number => typeof d === 'number').reduce((a, c) => a * c, 1);
     const sym = lead.find((d) => typeof d === 'string');
-    const rows = sym === undefined ? known : `${sym}*${known}`;
-    const flat = g.addNode('Reshape', [x, g.addConstant(`${mm.name}.flatten_shape`, Tensor.i64([-1, k]))], [{ dtype: 'float32', shape: [rows, k] }], { name: `${mm.name}/flatten` }).output;
+    const rows = flatRows ? lead[0]! : sym === undefined ? known : `${sym}*${known}`;
+    const flat = flatRows ? x : g.addNode('Reshape', [x, g.addConstant(`${mm.name}.flatten_shape`, Tensor.i64([-1, k]))], [{ dtype: 'float32', shape: [rows, k] }], { name: `${mm.name}/flatten` }).output;
     const bias = b.shape.length === 1 ? b : g.addConstant(`${b.name}_1d`, new Tensor('float32', [cols], b.constant!.data as Float32Array));
     const gemmNode = g.addNode('Gemm', [flat, w!, bias], [{ dtype: 'float32', shape: [rows, cols] }], { name: mm.name, attrs: { transB: attr.int(0) } });
     const gemm = gemmNode.output;
     const back = Tensor.i64([...lead.map((d) => (typeof d === 'number' ? d : -1)), cols]);
-    const r = g.addNode('Reshape', [gemm, g.addConstant(`${mm.name}.unflatten_shape`, back)], [{ dtype: 'float32', shape: out.shape }], { name: `${mm.name}/unflatten` }).output;
+    const r = flatRows ? gemm : g.addNode('Reshape', [gemm, g.addConstant(`${mm.name}.unflatten_shape`, back)], [{ dtype: 'float32', shape: out.shape }], { name: `${mm.name}/unflatten` }).output;
     out.replaceAllUsesWith(r);
     g.removeNode(add);
     const name = mm.name;
