@@ -195,24 +195,31 @@ function attentionBias(b: Builder, m: Attention): Value | null {
 
 const nodeName = (m: Attention, op: string) => `${m.scores.name.replace(/\/[^/]*$/, '')}/${op}`;
 
+/**
+ * The contrib node `op` on its three leading inputs (+ the score bias as input 5) with num_heads and
+ * scale, its [S, N, H·d] output brought back to the context's [S, H, N, d].
+ */
+function emitAttention(b: Builder, m: Attention, op: 'Attention' | 'MultiHeadAttention', lead: [Value, Value, Value]): Value {
+  const [S, H, N, d] = dims(m.context.output);
+  const ab = attentionBias(b, m);
+  const attrs = { num_heads: attr.int(m.heads), scale: attr.float(m.scale) };
+  const inputs = ab ? [...lead, null, null, ab] : lead;
+  const att = b.g.addNode(op, inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: nodeName(m, op), attrs, domain: 'com.microsoft' }).output;
+  return b.transpose(b.reshape(att, [S!, N!, H!, d!]), [0, 2, 1, 3]);
+}
+
 export const contribAttentionRule: Rule<Attention> = {
   name: 'contrib-attention',
   ops: ['Softmax'],
   match: matchAttention,
   rewrite(m, b) {
-    const g = b.g;
-    const ctx = m.context.output;
-    const [S, H, N, d] = dims(ctx);
+    const [, H, , d] = dims(m.context.output);
     const x = m.q.lin.node.input(0);
     const w = packed(b, m, (l) => l.w, 1);
     // onnxruntime's CPU kernel reads the bias unconditionally (no bias: zeros, as the kernel would need)
     const bias = m.q.lin.bias ? packed(b, m, (l) => l.bias!, 0) : b.constant('zero_bias', new Tensor('float32', [3 * H! * d!]));
-    const ab = attentionBias(b, m);
-    const attrs = { num_heads: attr.int(m.heads), scale: attr.float(m.scale) };
-    const inputs = ab ? [x, w, bias, null, null, ab] : [x, w, bias];
-    const att = g.addNode('Attention', inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: nodeName(m, 'Attention'), attrs, domain: 'com.microsoft' }).output;
-    const back = b.transpose(b.reshape(att, [S!, N!, H!, d!]), [0, 2, 1, 3]);
-    return { replace: [[ctx, back]], names: [[w, m.q.lin.w.name], ...(m.q.lin.bias ? [[bias, m.q.lin.bias.name]] as [Value, string][] : [])] };
+    const back = emitAttention(b, m, 'Attention', [x, w, bias]);
+    return { replace: [[m.context.output, back]], names: [[w, m.q.lin.w.name], ...(m.q.lin.bias ? [[bias, m.q.lin.bias.name]] as [Value, string][] : [])] };
   },
 };
 
@@ -234,21 +241,14 @@ export const contribMhaRule: Rule<Attention> = {
   ops: ['Softmax'],
   match: matchAttention,
   rewrite(m, b) {
-    const g = b.g;
-    const ctx = m.context.output;
-    const [S, H, N, d] = dims(ctx);
+    const [, H, , d] = dims(m.context.output);
     const x = m.q.lin.node.input(0);
     const w = packed(b, m, (l) => l.w, 1);
     const bias = m.q.lin.bias ? packed(b, m, (l) => l.bias!, 0) : null;
     const proj = b.matmul(x, w);
     const qkv = bias ? b.add(proj, bias) : proj;
-    const [q, k, v] = b.split(qkv, [H! * d!, H! * d!, H! * d!], 2) as [Value, Value, Value];
-    const ab = attentionBias(b, m);
-    const attrs = { num_heads: attr.int(m.heads), scale: attr.float(m.scale) };
-    const inputs = ab ? [q, k, v, null, null, ab] : [q, k, v];
-    const att = g.addNode('MultiHeadAttention', inputs, [{ dtype: 'float32', shape: [S!, N!, H! * d!] }], { name: nodeName(m, 'MultiHeadAttention'), attrs, domain: 'com.microsoft' }).output;
-    const back = b.transpose(b.reshape(att, [S!, N!, H!, d!]), [0, 2, 1, 3]);
-    return { replace: [[ctx, back]], names: [[w, m.q.lin.w.name], ...(bias ? [[bias, m.q.lin.bias!.name]] as [Value, string][] : [])] };
+    const back = emitAttention(b, m, 'MultiHeadAttention', b.split(qkv, [H! * d!, H! * d!, H! * d!], 2) as [Value, Value, Value]);
+    return { replace: [[m.context.output, back]], names: [[w, m.q.lin.w.name], ...(bias ? [[bias, m.q.lin.bias!.name]] as [Value, string][] : [])] };
   },
 };
 
