@@ -16,7 +16,6 @@ import { platform } from './platform/index.js';
 import { type Samples, splitHeldOut } from './quant/samples.js';
 import { fidelity, type FidelityReport, type Opener } from './quant/fidelity.js';
 import { type CalibrationMethod, DEFAULT_METHOD, INT8_SOURCE, type QuantizeResult, type QuantProfile, quantizeOnnx } from './quant/index.js';
-import { BackendPool } from './runtime/backend.js';
 import { countErrors, type Finding, formatFinding } from './targets/index.js';
 import type { Tolerance } from './verify/compare.js';
 import { type ReferenceSpec, verify as verifyTarget, type VerifyOptions, type VerifyProgress, type VerifyReport } from './verify/verify.js';
@@ -327,5 +326,4 @@ export function inspect(model: Uint8Array | ParsedModel, o: InspectOptions = {})
   return inspectGraph(parsed.graph, { opset: parsed.opset, producer: parsed.producer || undefined, target: o.target });
 }
 
-export { BackendPool };
 export type { Postprocess, Preprocess };

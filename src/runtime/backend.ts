@@ -15,7 +15,7 @@
  * two browser backends.
  */
 import { type BackendOpener, platform } from '../platform/index.js';
-import type { HostTensor } from './ort.js';
+import type { HostTensor } from './tensors.js';
 
 export type { HostTensor };
 export type Feeds = Record<string, HostTensor>;
