@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { readInput } from '../cli/files.js';
+import { readInput } from '../platform/files.js';
 import { decodeImage, preprocessImage } from './images.js';
 import { readNpy } from './npy.js';
 import type { PreprocessCfg } from './pretrained-cfg.js';
