@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Feeds, Outputs } from '../runtime/backend.js';
 import { dtypeFromOrt, fromOrtOutputs, loadOrt, type TensorCtor, toOrtFeeds } from '../runtime/ort.js';
-import { prepareWebGpuEnv } from '../runtime/webgpu-env.js';
+import { webGpuEnvProbed } from '../runtime/node.js';
 import { captureWasmStdout, parseProfileText, type ProfileEvent } from './profile.js';
 
 export type { ProfileEvent };
@@ -68,7 +68,7 @@ let wasmThreads: number | null = null;
 export async function openTimed(model: Uint8Array, ep: BenchEp, o: SessionOptions = {}): Promise<TimedSession> {
   if (ep === 'wasm') return openWasm(model, o);
   const ort = await loadOrt();
-  if (ep === 'webgpu') prepareWebGpuEnv();
+  if (ep === 'webgpu') webGpuEnvProbed(); // SwiftShader when the system driver gives no adapter
   const dir = o.profile ? mkdtempSync(join(tmpdir(), 'vitx-profile-')) : null;
   const s = await ort.InferenceSession.create(model, {
     executionProviders: [ep], graphOptimizationLevel: o.noOptimizations ? 'disabled' : 'all', intraOpNumThreads: o.threads ?? 0, interOpNumThreads: 1,

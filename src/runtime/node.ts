@@ -59,26 +59,38 @@ function probeWebGpu(env: WebGpuEnv): void {
   throw new BackendUnavailableError(`webgpu: the WebGPU provider does not start (${why})`);
 }
 
+let probed: WebGpuEnv | null = null;
+
+/**
+ * The Vulkan environment the WebGPU provider runs in, probed once per process (every user of the
+ * provider — verify's backend, bench's timed sessions — goes through here): the one
+ * prepareWebGpuEnv chose, or SwiftShader when that one gives no adapter. Throws
+ * BackendUnavailableError with the reason.
+ */
+export function webGpuEnvProbed(): WebGpuEnv {
+  if (probed) return probed;
+  let env = prepareWebGpuEnv();
+  try {
+    probeWebGpu(env);
+  } catch (e) {
+    const fallback = swiftShaderFallback(env);
+    if (!fallback) throw e;
+    probeWebGpu(fallback);
+    useWebGpuEnv(fallback);
+    env = fallback;
+  }
+  return (probed = env);
+}
+
 export async function openNodeBackend(name: 'cpu' | 'webgpu'): Promise<Backend> {
   try {
     await loadOrt();
   } catch (e) {
     throw e instanceof OrtMissingError ? new BackendUnavailableError(`${name}: ${e.message}`) : e;
   }
-  let description = 'onnxruntime-node, CPU execution provider';
-  if (name === 'webgpu') {
-    let env = prepareWebGpuEnv();
-    try {
-      probeWebGpu(env);
-    } catch (e) {
-      const fallback = swiftShaderFallback(env);
-      if (!fallback) throw e;
-      probeWebGpu(fallback);
-      useWebGpuEnv(fallback);
-      env = fallback;
-    }
-    description = `onnxruntime-node, WebGPU execution provider on ${describeDriver(env)}`;
-  }
+  const description = name === 'webgpu'
+    ? `onnxruntime-node, WebGPU execution provider on ${describeDriver(webGpuEnvProbed())}`
+    : 'onnxruntime-node, CPU execution provider';
   return {
     name,
     description,

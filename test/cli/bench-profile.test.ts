@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { summarizeProfile, type ProfileEvent } from '../../src/bench/profile.js';
 import { onnx } from '../../src/onnx/proto.js';
 import { loadOrt } from '../../src/runtime/ort.js';
-import { prepareWebGpuEnv } from '../../src/runtime/webgpu-env.js';
+import { webGpuEnvProbed } from '../../src/runtime/node.js';
 import { tempDir, vitx } from '../helpers/cli.js';
 import { tinyVisionOnnx } from '../helpers/tiny-model.js';
 
@@ -29,7 +29,7 @@ const optimized = new Map<string, Map<string, string>>();
 async function optimizedNodes(ep: 'cpu' | 'webgpu', level: 'all' | 'extended'): Promise<Map<string, string>> {
   const known = optimized.get(`${ep} ${level}`);
   if (known) return known;
-  if (ep === 'webgpu') prepareWebGpuEnv();
+  if (ep === 'webgpu') webGpuEnvProbed();
   const ort = await loadOrt();
   const out = join(dir, `optimized-${ep}-${level}.onnx`);
   const s = await ort.InferenceSession.create(model, { executionProviders: [ep], graphOptimizationLevel: level, optimizedModelFilePath: out, logSeverityLevel: 3 });
