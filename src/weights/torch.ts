@@ -86,7 +86,7 @@ function allowedCalls(): Map<string, CallHandler> {
   calls.set('_codecs.encode', (a) => {
     const s = a[0];
     if (typeof s !== 'string' || (a[1] !== 'latin1' && a[1] !== 'latin-1')) return new Opaque('_codecs.encode');
-    return new PyBytes(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+    return new PyBytes(Buffer.from(s, 'latin1')); // each character's low byte, natively (the unpickler charges the copy)
   });
   const dtype: CallHandler = (a) => typeof a[0] === 'string' ? new NumpyDtype(a[0]) : new Opaque('numpy.dtype');
   const scalar: CallHandler = (a) => numpyScalar(a[0] ?? null, a[1] ?? null);
