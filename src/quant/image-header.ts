@@ -5,8 +5,9 @@
  *   MAX_PIXELS     64 Mpixel (2^26) decoded at most
  *   MAX_ASPECT     the longer side at most 32 × the shorter (a center crop of anything longer is a
  *                  sliver of the picture; a 4000×1 PNG of 92 bytes is not a photo)
- *   JPEG density   jpeg-js allocates every block of the declared frame before reading the scan, so
- *                  beyond 4 Mpixel a JPEG must hold a byte per 1024 pixels (photos hold one per 3–10)
+ *   JPEG density   jpeg-js allocates and decodes every block of the declared frame whatever the scan
+ *                  holds, so beyond 1 Mpixel a JPEG must hold a byte per 256 pixels (photos hold one
+ *                  per 3–10 pixels, a flat synthetic picture one per 50–100)
  *   PNG data       the zlib stream must inflate to exactly the bytes the header's size, bit depth,
  *                  colour type and interlacing imply (inflated with that as the output limit), so
  *                  a decompression bomb or truncated data is refused before pngjs allocates
@@ -20,8 +21,8 @@ import { inflateSync } from 'node:zlib';
 
 export const MAX_PIXELS = 64 * 2 ** 20;
 export const MAX_ASPECT = 32;
-const JPEG_FREE_PIXELS = 4 * 2 ** 20;
-const JPEG_PIXELS_PER_BYTE = 1024;
+const JPEG_FREE_PIXELS = 2 ** 20;
+const JPEG_PIXELS_PER_BYTE = 256;
 
 /** A reason the file is refused (the caller names the file). */
 export class HeaderError extends Error {}

@@ -22,6 +22,12 @@ export class ImageError extends Error {}
 
 export interface RgbImage { width: number; height: number; /** RGB, row-major, 3 bytes per pixel */ data: Uint8Array }
 
+/** A decoder's own message, or — for a JavaScript error inside it (a crafted file) — what it means. */
+function decoderReason(e: unknown): string {
+  if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) return 'corrupt image data';
+  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
+}
+
 export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let w: number, h: number, rgba: Uint8Array;
@@ -38,7 +44,7 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
       throw new HeaderError('not a JPEG or PNG file');
     }
   } catch (e) {
-    throw new ImageError(`image ${name}: ${e instanceof HeaderError ? e.message : `cannot decode (${String((e as Error).message ?? e).split('\n')[0]})`}`);
+    throw new ImageError(`image ${name}: ${e instanceof HeaderError ? e.message : `cannot decode (${decoderReason(e)})`}`);
   }
   if (w < 1 || h < 1) throw new ImageError(`image ${name}: empty image`);
   const data = new Uint8Array(w * h * 3);

@@ -76,7 +76,7 @@ describe('photos that would exhaust memory are refused before allocating', () =>
     for (let p = 2; p < jpg.length; p += 2 + jpg.readUInt16BE(p + 2)) {
       if (jpg[p + 1] === 0xc0 || jpg[p + 1] === 0xc2) { jpg.writeUInt16BE(8000, p + 5); jpg.writeUInt16BE(8000, p + 7); break; }
     }
-    expectRefused(jpg, 'big.jpg', /8000×8000 pixels in \d+ bytes: more than 1024 pixels per byte/);
+    expectRefused(jpg, 'big.jpg', /8000×8000 pixels in \d+ bytes: more than 256 pixels per byte/);
   });
 
   it('vitx quantize with such a photo in the calibration folder: one line, exit 1', () => {
