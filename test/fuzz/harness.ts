@@ -29,6 +29,17 @@ export function expectReaderError(e: unknown, types: readonly (abstract new (...
 export const withRng = (f: (r: Rng) => void) => fc.property(fc.gen(), (g) => f(rngFrom((lo, hi) => g(fc.integer, { min: lo, max: hi }))));
 
 /**
+ * Like withRng, but each case draws one 32-bit seed from fast-check and runs a small PRNG
+ * (mulberry32) from it: for generators that make 10^5 draws a case, where a fast-check draw per
+ * call dominates the time. A failure prints that seed, which replays the case.
+ */
+export const withSeededRng = (f: (r: Rng) => void) => fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (seed) => {
+  let a = seed >>> 0;
+  const next = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; };
+  f(rngFrom((lo, hi) => lo + Math.floor(next() * (hi - lo + 1))));
+});
+
+/**
  * What one case may take: CPU time (user + system: wall time stretches with the load of a shared
  * machine, CPU time does not), and peak RSS growth as a function of the input's size.
  */

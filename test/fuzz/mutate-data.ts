@@ -8,11 +8,11 @@
  *            gets (also of a memoized 64k-item list) passed to allowed calls (builtins.set,
  *            _codecs.encode, collections.OrderedDict, torch.Size) thousands of times, edge integers
  *            for sizes, strides, offsets and memo indices; and a
- *            generator of state dicts with up to 2000 tensors viewing 1–3 storages (some of 4 MB)
+ *            generator of state dicts with up to 5000 tensors viewing 1–3 storages (some of 8 MB)
  *   npy      header text: keys repeated or dropped, shapes of edge dimensions, junk literals, deep
  *            nesting, padding past numpy's 10000 characters, version and length fields
  *   png      chunk-level: IHDR size / depth / colour / interlace edits (4000×1, 1×60000, 2^31…),
- *            IDAT replaced by zlib streams of 0 B to 32 MB (bombs), split, dropped, duplicated;
+ *            IDAT replaced by zlib streams of 0 B to 8 MB (bombs), split, dropped, duplicated;
  *            CRCs fixed up most of the time so the decoder reads on
  *   jpeg     segment-level: frame size edits (8192×8192, 4000×1…), component sampling, segments
  *            dropped or repeated, the scan cut short
@@ -145,34 +145,45 @@ export function mutatePickle(pkl: Uint8Array, r: Rng): Uint8Array {
 const STORAGES = [['FloatStorage', 4], ['HalfStorage', 2], ['BFloat16Storage', 2], ['LongStorage', 8], ['DoubleStorage', 8]] as const;
 
 /**
- * A torch.save-like checkpoint: a state dict of up to 2000 tensors viewing 1–3 storages (some of
- * 4 MB) at random offsets, sizes and strides. Returns the pickle and the storages' bytes.
+ * A torch.save-like checkpoint: a state dict of up to 5000 tensors viewing 1–3 storages (some of
+ * 8 MB). Most cases are valid — every view fits its storage (random rank, sizes, strides, offset)
+ * — so the reader goes all the way (where work per tensor that grows with the storage shows);
+ * in one case of four, a few tensors, storages or counts get edge values instead.
  */
 export function genStateDict(r: Rng): { pkl: Uint8Array; storages: [string, Uint8Array][] } {
+  const broken = r.chance(0.25);
+  const edge = () => broken && r.chance(0.05);
   const k = r.int(1, 3);
   const storages = Array.from({ length: k }, (_, i) => {
     const [type, el] = r.pick(STORAGES);
-    const numel = r.chance(0.05) ? (4 << 20) / el : r.pick([0, 1, 6, 24, 1000]);
-    const bytes = new Uint8Array(Math.max(0, numel * el - (r.chance(0.05) ? 1 : 0)));
-    return { key: String(i), type, numel: r.chance(0.05) ? r.pick(EDGE_INTS) : numel, bytes };
+    const numel = r.chance(0.1) ? (8 << 20) / el : r.pick([1, 6, 24, 1000]);
+    const bytes = new Uint8Array(Math.max(0, numel * el - (edge() ? 1 : 0)));
+    return { key: String(i), type, numel, declared: edge() ? r.pick(EDGE_INTS) : numel, bytes };
   });
-  const n = r.pick([0, 1, 5, 50, 500, 2000]);
-  const dim = () => (r.chance(0.9) ? r.int(0, 6) : r.pick(EDGE_INTS));
+  const n = r.pick([0, 1, 5, 50, 500, 2000, 5000]);
   const parts: string[] = ['\x80\x02'];
   const wrap = r.chance(0.3);
   if (wrap) parts.push(`}X${u32(10)}state_dict`);
   parts.push('ccollections\nOrderedDict\nq\x00)R(');
   parts.push('ctorch._utils\n_rebuild_tensor_v2\nq\x010');
   const seen = new Set<number>();
+  const ints = (xs: number[]) => xs.map((x) => Buffer.from(intOp(x)).toString('latin1')).join('');
   for (let i = 0; i < n; i++) {
     const key = `t${i}`;
     const s = r.int(0, k - 1), st = storages[s]!;
+    // a view that fits: sizes whose product is at most the storage, C-order strides (or 0), an offset within
     const rank = r.int(0, 3);
-    const size = Array.from({ length: rank }, dim), stride = Array.from({ length: rank }, dim);
-    const pid = seen.has(s) ? `h${String.fromCharCode(2 + s)}` : `(X${u32(7)}storagectorch\n${st.type}\nX${u32(st.key.length)}${st.key}X${u32(3)}cpu${Buffer.from(intOp(st.numel)).toString('latin1')}tQq${String.fromCharCode(2 + s)}`;
+    const size: number[] = [];
+    let room = st.numel;
+    for (let d = 0; d < rank; d++) { const x = r.int(1, Math.max(1, Math.min(6, room))); size.push(x); room = Math.floor(room / x); }
+    const stride = size.map((_, d) => (r.chance(0.1) ? 0 : size.slice(d + 1).reduce((a, b) => a * b, 1)));
+    let offset = r.int(0, Math.max(0, st.numel - size.reduce((a, b) => a * b, 1)));
+    if (edge()) size[r.int(0, Math.max(0, rank - 1))] = r.pick(EDGE_INTS);
+    if (edge()) stride[r.int(0, Math.max(0, rank - 1))] = r.pick(EDGE_INTS);
+    if (edge()) offset = r.pick(EDGE_INTS);
+    const pid = seen.has(s) ? `h${String.fromCharCode(2 + s)}` : `(X${u32(7)}storagectorch\n${st.type}\nX${u32(st.key.length)}${st.key}X${u32(3)}cpu${ints([st.declared])}tQq${String.fromCharCode(2 + s)}`;
     seen.add(s);
-    const ints = (xs: number[]) => xs.map((x) => Buffer.from(intOp(x)).toString('latin1')).join('');
-    parts.push(`X${u32(key.length)}${key}h\x01(${pid}${ints([r.chance(0.9) ? r.int(0, 24) : r.pick(EDGE_INTS)])}(${ints(size)}t(${ints(stride)}t\x89h\x00)RtR`);
+    parts.push(`X${u32(key.length)}${key}h\x01(${pid}${ints([offset])}(${ints(size)}t(${ints(stride)}t\x89h\x00)RtR`);
   }
   parts.push('u');
   if (wrap) parts.push('s');
@@ -257,7 +268,7 @@ export function mutatePng(file: Uint8Array, r: Rng): Uint8Array {
       case 2: if (ihdr) { ihdr.data = Buffer.from(ihdr.data); ihdr.data[r.pick([8, 9, 10, 11, 12])] = r.pick([0, 1, 2, 3, 4, 6, 8, 16, 255]); } break;
       case 3: { // the image data replaced by a zlib stream of n zero bytes (a bomb when n is large)
         const idat = chunks.findIndex((c) => c.type === 'IDAT');
-        if (idat >= 0) chunks[idat] = { type: 'IDAT', data: deflateSync(Buffer.alloc(r.pick([0, 1, 100, 4096, 1 << 20, 32 << 20]))) };
+        if (idat >= 0) chunks[idat] = { type: 'IDAT', data: deflateSync(Buffer.alloc(r.pick([0, 1, 100, 4096, 1 << 20, 8 << 20]))) };
         break;
       }
       case 4: chunks.splice(i, 0, { ...chunks[r.int(0, chunks.length - 1)]! }); break;
