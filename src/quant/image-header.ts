@@ -16,8 +16,9 @@
  * type, compression, filter, interlace), IDAT data concatenated (ISO/IEC 15948, W3C PNG §5, §11.2).
  * JPEG: markers from SOI; the first SOFn (C0–CF except C4 DHT, C8 JPG, CC DAC) holds precision,
  * height, width (ITU T.81 §B.2.2); standalone markers (01, D0–D7) have no length.
+ * Plain Uint8Array reads (no Buffer) and the host's inflate (platform layer): no Node built-in.
  */
-import { inflateSync } from 'node:zlib';
+import { platform } from '../platform/index.js';
 
 export const MAX_PIXELS = 64 * 2 ** 20;
 export const MAX_ASPECT = 32;
@@ -29,6 +30,8 @@ export class HeaderError extends Error {}
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export const isPng = (b: Uint8Array) => b.length >= 8 && PNG_SIGNATURE.every((x, i) => b[i] === x);
+const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+const u16 = (b: Uint8Array, p: number) => (b[p]! << 8) | b[p + 1]!;
 export const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
 /** The size limits every photo meets before it is decoded. */
@@ -51,12 +54,12 @@ function pngDataBytes(w: number, h: number, bitsPerPixel: number, interlaced: bo
 }
 
 /** Checks a PNG's header and that its image data inflates to exactly what the header implies. */
-export function checkPng(b: Buffer): { width: number; height: number } {
-  const idat: Buffer[] = [];
-  let ihdr: Buffer | null = null;
+export function checkPng(b: Uint8Array): { width: number; height: number } {
+  const idat: Uint8Array[] = [];
+  let ihdr: Uint8Array | null = null;
   for (let p = 8; ;) {
     if (p + 12 > b.length) throw new HeaderError('cannot decode (truncated PNG: no IEND chunk)');
-    const len = b.readUInt32BE(p), type = b.toString('latin1', p + 4, p + 8);
+    const len = u32(b, p), type = String.fromCharCode(b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
     if (len > b.length - p - 12) throw new HeaderError(`cannot decode (truncated PNG: chunk ${JSON.stringify(type)} runs past the end)`);
     const data = b.subarray(p + 8, p + 8 + len);
     if (!ihdr && (type !== 'IHDR' || len !== 13)) throw new HeaderError('cannot decode (PNG does not start with an IHDR chunk)');
@@ -65,18 +68,22 @@ export function checkPng(b: Buffer): { width: number; height: number } {
     else if (type === 'IEND') break;
     p += 12 + len;
   }
-  const w = ihdr!.readUInt32BE(0), h = ihdr!.readUInt32BE(4), depth = ihdr![8]!, colour = ihdr![9]!, interlace = ihdr![12]!;
+  const w = u32(ihdr!, 0), h = u32(ihdr!, 4), depth = ihdr![8]!, colour = ihdr![9]!, interlace = ihdr![12]!;
   checkSize(w, h);
   const channels = CHANNELS[colour];
   if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth) || interlace > 1) throw new HeaderError(`cannot decode (PNG colour type ${colour}, bit depth ${depth}, interlace ${interlace})`);
   const want = pngDataBytes(w, h, channels * depth, interlace === 1);
-  let got: Buffer;
+  const inflate = platform().inflate;
+  if (!inflate) throw new HeaderError('cannot decode PNG photos on this host (no zlib); use the Node entry');
+  const all = new Uint8Array(idat.reduce((a, d) => a + d.length, 0));
+  idat.reduce((o, d) => { all.set(d, o); return o + d.length; }, 0);
+  let got: Uint8Array | null;
   try {
-    got = inflateSync(Buffer.concat(idat), { maxOutputLength: want });
+    got = inflate(all, want);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new HeaderError(`image data inflates to more than the ${want} bytes ${w}×${h} pixels take (a decompression bomb?)`);
     throw new HeaderError(`cannot decode (corrupt PNG image data: ${String((e as Error).message).split('\n')[0]})`);
   }
+  if (got === null) throw new HeaderError(`image data inflates to more than the ${want} bytes ${w}×${h} pixels take (a decompression bomb?)`);
   if (got.length < want) throw new HeaderError(`cannot decode (truncated PNG image data: ${got.length} of ${want} bytes)`);
   return { width: w, height: h };
 }
@@ -85,18 +92,18 @@ export function checkPng(b: Buffer): { width: number; height: number } {
 const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 
 /** Reads a JPEG's frame size from its first SOF marker and checks it before jpeg-js allocates. */
-export function checkJpeg(b: Buffer): { width: number; height: number } {
+export function checkJpeg(b: Uint8Array): { width: number; height: number } {
   for (let p = 2; p + 4 <= b.length;) {
     if (b[p] !== 0xff) throw new HeaderError(`cannot decode (corrupt JPEG: no marker at byte ${p})`);
     const m = b[p + 1]!;
     if (m === 0xff) { p++; continue; } // fill byte
     if (m === 0x01 || (m >= 0xd0 && m <= 0xd8)) { p += 2; continue; } // standalone
     if (m === 0xd9 || m === 0xda) break; // EOI, or the scan before any frame header
-    const len = b.readUInt16BE(p + 2);
+    const len = u16(b, p + 2);
     if (len < 2 || p + 2 + len > b.length) throw new HeaderError(`cannot decode (truncated JPEG: marker 0x${m.toString(16)} at byte ${p})`);
     if (isSof(m)) {
       if (len < 8) throw new HeaderError('cannot decode (short JPEG frame header)');
-      const h = b.readUInt16BE(p + 5), w = b.readUInt16BE(p + 7);
+      const h = u16(b, p + 5), w = u16(b, p + 7);
       checkSize(w, h);
       if (w * h > Math.max(JPEG_FREE_PIXELS, JPEG_PIXELS_PER_BYTE * b.length)) {
         throw new HeaderError(`${w}×${h} pixels in ${b.length} bytes: more than ${JPEG_PIXELS_PER_BYTE} pixels per byte (photos hold under 10); truncated or crafted`);
