@@ -7,10 +7,13 @@
  * The zip reader checks each entry's CRC-32 once, however many tensors view its storage.
  * Each crafted file is generated here; the peak memory and time of each read are bounded.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/weights/checkpoint.js';
 import { PickleError, unpickle, valueBudget } from '../../src/weights/pickle.js';
 import { measure } from '../helpers/budget.js';
+import { tempDir, vitx } from '../helpers/cli.js';
 import { writeZip } from '../helpers/pth.js';
 
 const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -29,8 +32,15 @@ function expectRefused(pkl: Uint8Array, name: string): void {
 }
 
 describe('pickle amplification is refused against a budget proportional to the pickle', () => {
-  it('4 MB of EMPTY_DICT opcodes (before: 1.9 GB)', () => {
-    expectRefused(latin1(`\x80\x02${'}'.repeat(4 << 20)}.`), 'dicts.pth');
+  it('4 MB of EMPTY_DICT opcodes (before: 1.9 GB); through the CLI: one line, exit 1, no output file', () => {
+    const pkl = latin1(`\x80\x02${'}'.repeat(4 << 20)}.`);
+    expectRefused(pkl, 'dicts.pth');
+    const dir = tempDir('vitx-pkl-');
+    writeFileSync(join(dir, 'dicts.pth'), archive(pkl));
+    const r = vitx(['export', 'mobileone_s0', '-w', join(dir, 'dicts.pth'), '-o', join(dir, 'm.onnx')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^vitx: error: weights file .*dicts\.pth \(data\.pkl\): the pickle builds more than \d+ MB of values from its \d+ bytes [^\n]*refused\n$/);
+    expect(existsSync(join(dir, 'm.onnx'))).toBe(false);
   });
 
   it('a memoized million-element list passed to builtins.set 300 times, the copies kept on the stack (before: gigabytes)', () => {
