@@ -11,7 +11,7 @@ import { getModel } from '../builders/registry.js';
 import { exportModel } from '../pipeline.js';
 import { readSignature, seededInputs } from '../verify/inputs.js';
 import { UsageError } from './errors.js';
-import { readInput, writeAtomic } from './files.js';
+import { checkOutputs, readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
 import { parseRuns } from './quantize.js';
 
@@ -64,6 +64,7 @@ export function registerBench(program: Command, io: Io): void {
     .option('--json <file>', 'also write the results as JSON')
     .action(async (target: string, f: BenchFlags) => {
       checkCombination(f);
+      checkOutputs([['--json', f.json]], target.endsWith('.onnx') ? [target] : []);
       const bytes = target.endsWith('.onnx') ? readInput(target, 'ONNX file') : exportModel(getModel(target).name).bytes;
       const sig = readSignature(bytes);
       const batch = 1;

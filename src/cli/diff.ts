@@ -14,8 +14,8 @@ import { BACKEND_NAMES, type BackendName, BackendPool, isBackendName } from '../
 import { fmt, type OutputComparison } from '../verify/compare.js';
 import { diffModels, type DiffReport } from '../verify/diff.js';
 import { EXIT, UsageError } from './errors.js';
-import { readModelBytes, selfContainedModel } from '../onnx/external.js';
-import { checkWritable, writeAtomic } from './files.js';
+import { externalDataFiles, readModelBytes, selfContainedModel } from '../onnx/external.js';
+import { checkOutputs, writeAtomic } from './files.js';
 import type { Io } from './main.js';
 import { DEFAULT_MAX_INPUT_MB, parseFloatOpt, parseMaxInputMb } from './options.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './verify.js';
@@ -113,7 +113,7 @@ export function registerDiff(program: Command, io: Io, setCode: (c: number) => v
     .action(async (a: string, b: string, f: DiffFlags) => {
       // External data is read from each model's own folder and handed to onnxruntime inline.
       const ba = selfContainedModel(a, readModelBytes(a, 'model file')), bb = selfContainedModel(b, readModelBytes(b, 'model file'));
-      if (f.json) checkWritable(f.json, [a, b]);
+      if (f.json) checkOutputs([['--json', f.json]], [a, b, ...externalDataFiles(a), ...externalDataFiles(b)]);
       const pool = new BackendPool();
       let r: DiffReport;
       try {

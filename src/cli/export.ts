@@ -10,7 +10,8 @@ import { exportModel, type ExportModelOptions, type ExportModelResult, LintError
 import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
-import { checkWritable, writeAtomicMany } from './files.js';
+import { checkOutputs, type OutputPath, writeAtomicMany } from './files.js';
+import { sampleFiles } from '../quant/data.js';
 import type { Io } from './main.js';
 import { featuresOption, headOptions, numClassesOption, parseBatch, parseInputLayout, parseLayoutAlias, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
 import { hubEnv } from '../hub/env.js';
@@ -135,8 +136,9 @@ export function registerExport(program: Command, io: Io): void {
       if (int8 && f.externalData) throw new UsageError('--dtype int8 writes one file; --external-data is not supported with it');
       const preprocess: Preprocess | undefined = f.preprocess ? { layout: f.inputLayout ?? 'nhwc' } : undefined; // mean/std: the tag's, as the graph records them
       const dataPath = `${output}.data`;
-      checkWritable(output, f.weights ? [f.weights] : []);
-      checkWritable(dataPath, f.weights ? [f.weights] : []);
+      // no output may replace an input or another output (checked as files: links and aliases too)
+      const outputs: OutputPath[] = [['-o', output], ['its external data file', dataPath], ['--json', f.json]];
+      checkOutputs(outputs, [f.weights, ...(f.calibration ? sampleFiles(f.calibration) : []), ...(f.eval ? sampleFiles(f.eval) : [])]);
       let checkpointName = f.weights ? basename(f.weights) : undefined, weightsText = f.weights ? `weights ${f.weights}` : 'deterministic init';
       let weightsPath = f.weights;
       if (f.pretrained) {
@@ -144,6 +146,7 @@ export function registerExport(program: Command, io: Io): void {
         const got = await downloadPretrained(named, hubEnv(), bar?.update);
         bar?.done();
         weightsPath = got.path;
+        checkOutputs(outputs, [got.path]);
         checkpointName = `hf-hub:${got.repo}/${got.filename}@${got.commit}`;
         weightsText = `weights ${got.repo} (${got.downloaded ? 'downloaded' : 'cached'}, commit ${got.commit.slice(0, 12)})`;
       }

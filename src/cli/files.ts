@@ -1,25 +1,43 @@
 /** File helpers with user-facing errors: read with a clear message, write atomically. */
-import { accessSync, constants, closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, closeSync, fsyncSync, lstatSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileError } from '../platform/files.js';
 
 export { FileError, readInput } from '../platform/files.js';
 
-/** Temporary files are `<target>.vitx-tmp-<pid>`, next to their target. */
-const TMP_SUFFIX = /\.vitx-tmp-(\d+)$/;
+/**
+ * Temporary files are `<target>.vitx-tmp-<pid>-<16 random hex>`, next to their target, created with
+ * O_CREAT | O_EXCL | O_NOFOLLOW: a name planted in advance (a symbolic link to another file, a file
+ * someone else owns) makes the open fail instead of being followed or truncated. The pid says whose
+ * it is, so a later run can remove the temporary files of a process that no longer exists; the
+ * older `<target>.vitx-tmp-<pid>` form is recognized too.
+ */
+const TMP_SUFFIX = /\.vitx-tmp-(\d+)(?:-[0-9a-f]{16})?$/;
 
-function alive(pid: number): boolean {
+/** The temporary name for `abs` (absolute): unpredictable, and never an existing file. */
+export function tempNameFor(abs: string): string {
+  return join(dirname(abs), `${basename(abs)}.vitx-tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/** Flags for a new temporary file: create it, fail if the name exists, never follow a link. */
+export const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
 /**
- * Removes temporary files a killed vitx run left in `folder` (`*.vitx-tmp-<pid>` whose process no
- * longer exists). A live process's temporary files are left alone. Best effort: never fails a write.
+ * Removes temporary files a killed vitx run left in `folder` (`*.vitx-tmp-<pid>[-<hex>]` whose
+ * process no longer exists). Only regular files are removed (lstat: a symbolic link or folder of
+ * that name is left alone, never followed); a live process's temporary files are kept. Best
+ * effort: never fails a write.
  */
 export function removeStaleTemps(folder: string): string[] {
   const removed: string[] = [];
@@ -29,7 +47,7 @@ export function removeStaleTemps(folder: string): string[] {
     const m = TMP_SUFFIX.exec(n);
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
     try {
-      if (!statSync(join(folder, n)).isFile()) continue;
+      if (!lstatSync(join(folder, n)).isFile()) continue;
       unlinkSync(join(folder, n));
       removed.push(n);
     } catch { /* raced with another cleaner, or not ours to remove */ }
@@ -42,10 +60,27 @@ function reason(e: unknown): string {
   return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
 }
 
-/** Fails early if `path` cannot be written (missing or read-only folder, or a directory). */
+/**
+ * What a path is on disk, for telling whether two paths name the same file: an existing file is
+ * its device and inode (through any symbolic link, alias folder or hard link); a file not yet
+ * there is its folder's real path and its name (so `alias/x` and `real/x` agree).
+ */
+function identity(path: string): string {
+  try {
+    const st = statSync(path);
+    return `inode ${st.dev}:${st.ino}`;
+  } catch { /* not there (yet) */ }
+  const abs = resolve(path);
+  try { return `path ${join(realpathSync(dirname(abs)), basename(abs))}`; } catch { return `path ${abs}`; }
+}
+
+/** Fails early if `path` cannot be written (missing or read-only folder, a directory, or one of `inputs`). */
 export function checkWritable(path: string, inputs: readonly string[] = []): void {
   const abs = resolve(path);
-  for (const i of inputs) if (resolve(i) === abs) throw new FileError(`refusing to overwrite the input file ${i}; choose another output path`);
+  const id = identity(path);
+  for (const i of inputs) {
+    if (identity(i) === id) throw new FileError(`refusing to overwrite the input file ${i}${resolve(i) === abs ? '' : ` (${path} is the same file)`}; choose another output path`);
+  }
   try {
     const st = statSync(abs);
     if (st.isDirectory()) throw new FileError(`cannot write ${path}: is a directory`);
@@ -58,6 +93,28 @@ export function checkWritable(path: string, inputs: readonly string[] = []): voi
     accessSync(dirname(abs), constants.W_OK);
   } catch (e) {
     throw new FileError(`cannot write ${path}: ${reason(e)} (folder ${dirname(abs)})`);
+  }
+}
+
+/** An output a command may write: the flag that names it (for messages) and its path. */
+export type OutputPath = readonly [flag: string, path: string | undefined];
+
+/**
+ * Checks every output of a command before any work: each is writable and none is one of the
+ * `inputs` (compared as files, not as strings: symbolic links, alias folders and hard links
+ * included), and no two outputs are the same file (the second write would replace the first).
+ */
+export function checkOutputs(outputs: readonly OutputPath[], inputs: readonly (string | undefined)[]): void {
+  const ins = inputs.filter((i): i is string => i !== undefined);
+  const seen = new Map<string, OutputPath>();
+  for (const o of outputs) {
+    const [flag, path] = o;
+    if (path === undefined) continue;
+    checkWritable(path, ins);
+    const id = identity(path);
+    const prev = seen.get(id);
+    if (prev) throw new FileError(`${prev[0]} ${prev[1]} and ${flag} ${path} are the same file; choose different output paths`);
+    seen.set(id, o);
   }
 }
 
@@ -79,9 +136,9 @@ export function writeAtomicMany(files: readonly (readonly [string, readonly Uint
     for (const [path, chunks] of files) {
       current = path;
       const abs = resolve(path);
-      const tmp = join(dirname(abs), `${basename(abs)}.vitx-tmp-${process.pid}`);
+      const tmp = tempNameFor(abs);
+      const fd = openSync(tmp, CREATE_NEW, 0o666);
       tmps.push([tmp, abs, path]);
-      const fd = openSync(tmp, 'w');
       try {
         for (const c of chunks) {
           let off = 0;

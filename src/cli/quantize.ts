@@ -9,13 +9,13 @@ import type { Command } from 'commander';
 import { interleaved, latencyStats, openTimed, type BenchEp } from '../bench/latency.js';
 import { parseOnnx } from '../onnx/parse.js';
 import { feedFor } from '../quant/calibrate.js';
-import { loadSamples, splitHeldOut, type Samples } from '../quant/data.js';
+import { loadSamples, sampleFiles, splitHeldOut, type Samples } from '../quant/data.js';
 import type { FidelityReport } from '../quant/fidelity.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, DEFAULT_METHOD, QUANT_PROFILES, type QuantProfile, type QuantizeResult, weightType } from '../quant/index.js';
 import { quantizeModel } from '../library.js';
 import { preprocessCfg } from '../quant/pretrained-cfg.js';
 import { UsageError } from './errors.js';
-import { checkWritable, readInput, writeAtomic } from './files.js';
+import { checkOutputs, readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
 
 export class QuantizeRefused extends Error {}
@@ -141,7 +141,7 @@ export function registerQuantize(program: Command, io: Io): void {
       const output = f.output ?? input.replace(/\.onnx$/, '.int8.onnx');
       if (!output.endsWith('.onnx')) throw new UsageError(`output file must end in .onnx: ${output}`);
       if (!f.calibration) throw new UsageError('vitx quantize needs --calibration <folder of photos | file.npy>');
-      checkWritable(output, [input]);
+      checkOutputs([['-o', output], ['--json', f.json]], [input, ...sampleFiles(f.calibration), ...(f.eval ? sampleFiles(f.eval) : [])]);
       const bytes = readInput(input, 'ONNX file');
       const { bytes: out, report } = await quantizeWithReport(bytes, f, { profile: f.target, model: f.model, io });
       finishInt8(report, f, output);

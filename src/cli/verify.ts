@@ -12,9 +12,9 @@ import { goldensFormat, readGoldens, writeGoldens } from '../verify/goldens.js';
 import { type ReferenceSpec, reportJson, type VerifyProgress, type VerifyReport, type VerifyTarget } from '../verify/verify.js';
 import { verify } from '../library.js';
 import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
-import { readModelBytes, selfContainedModel } from '../onnx/external.js';
+import { externalDataFiles, readModelBytes, selfContainedModel } from '../onnx/external.js';
 import { EXIT, UsageError } from './errors.js';
-import { checkWritable, readInput, writeAtomic } from './files.js';
+import { checkOutputs, readInput, writeAtomic } from './files.js';
 import type { Io } from './main.js';
 import { DEFAULT_MAX_INPUT_MB, featuresOption, headOptions, numClassesOption, parseFloatOpt, parseMaxInputMb, parseSize } from './options.js';
 
@@ -147,8 +147,11 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       if (targets.some((t) => t.kind === 'file') && (f.checkpointKey !== undefined || f.checkpointLayout)) throw new UsageError('--checkpoint-key and --checkpoint-layout apply to model names with --weights');
       const inputs = targets.flatMap((t) => (t.kind === 'file' ? [t.path] : []));
       const refPath = f.reference ?? f.loadOutputs;
-      const readOnly = [...inputs, ...(f.weights ? [f.weights] : []), ...(refPath ? [refPath] : [])];
-      for (const out of [f.json, f.saveOutputs]) if (out) checkWritable(out, readOnly);
+      if (f.json || f.saveOutputs) {
+        const models = [...inputs, ...(refPath?.endsWith('.onnx') ? [refPath] : [])];
+        const readOnly = [...inputs, f.weights, refPath, ...models.flatMap((m) => externalDataFiles(m))];
+        checkOutputs([['--json', f.json], ['--save-outputs', f.saveOutputs]], readOnly);
+      }
       const reference = refPath ? referenceSpec(refPath, f.reference ? '--reference' : '--load-outputs') : undefined;
       if (f.loadOutputs && reference?.kind !== 'outputs') throw new UsageError(`--load-outputs takes saved outputs (.json/.safetensors), not ${f.loadOutputs}`);
       const first = targets[0];

@@ -6,7 +6,9 @@
  *   HEAD {endpoint}/{repo}/resolve/{revision}/{file}       Authorization: Bearer <token> (if any)
  *        redirects that stay on the hub (same host name, or hf.co / huggingface.co / the endpoint's
  *        host: a renamed repository) are followed; one to another host (the CDN) is not, and its
- *        answer carries the metadata (huggingface_hub 2.0's _httpx2_follow_hub_redirects):
+ *        answer carries the metadata (huggingface_hub 2.0's _httpx2_follow_hub_redirects).
+ *        The token goes only to the endpoint's own origin (scheme, host and port): a redirect
+ *        anywhere else, even the same host on another port, is followed without it:
  *        X-Repo-Commit      commit the revision points at
  *        X-Linked-Etag      the LFS object id: sha256 of the content (else ETag: the git blob sha1)
  *        X-Linked-Size      size in bytes (else Content-Length of a non-redirect answer)
@@ -18,19 +20,23 @@
  *     snapshots/{commit}/{file} → ../../blobs/{etag}   relative symlink (a copy where links fail)
  *     refs/{revision}                           the commit a branch or tag pointed at last time
  *
- * The download goes to a process-unique `blobs/{etag}.{random}.incomplete` file and is renamed
- * into place only after its size and hash are checked (sha256 = the ETag for LFS files, git's
- * sha1("blob {size}\0" + content) for 40-hex git ETags). A failure removes the temporary file.
+ * The download goes to a process-unique `blobs/{etag}.vitx-{host}-{pid}-{random}.incomplete` file
+ * and is renamed into place only after its size and hash are checked (sha256 = the ETag for LFS
+ * files, git's sha1("blob {size}\0" + content) for 40-hex git ETags; any other ETag is refused).
+ * A failure removes the temporary file; a killed run's is removed later (cache.ts). A blob or
+ * snapshot file already in the cache is used only when its hash is the ETag; the cache's folder
+ * and file rules (no write through a link leading outside it) are in cache.ts.
  * When the hub cannot be reached (or answers 401/5xx) the cached file of the revision is used, as
  * Python does; a missing file or revision (404 EntryNotFound / RevisionNotFound) is never masked.
  * Offline mode never touches the network. Not implemented: Xet transfers (the hub falls back to
  * plain HTTP for clients without Xet), resuming a broken download, `.locks` (unique temporary
  * names make concurrent downloads safe, at worst duplicated) and `.no_exist` markers.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { VITX_VERSION } from '../version.js';
+import { CacheError, CREATE_NEW, ensureDirInside, etagHash, fileMatches, incompleteName, removeStaleIncomplete, SHA1_RE, SHA256_RE } from './cache.js';
 import type { HubEnv } from './env.js';
 
 /** A hub failure the user can act on; the message is one line. */
@@ -54,8 +60,7 @@ export interface HubFile {
 
 export type Progress = (received: number, total: number) => void;
 
-const COMMIT_RE = /^[0-9a-f]{40}$/;
-const SHA256_RE = /^[0-9a-f]{64}$/;
+const COMMIT_RE = SHA1_RE;
 /** A path segment the server may name (etag, commit): no separators, not '.' or '..'. */
 const SAFE_SEGMENT_RE = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
 
@@ -109,6 +114,13 @@ function onHub(url: string, target: string, env: HubEnv): boolean {
   return host === new URL(url).hostname.toLowerCase() || ['hf.co', 'huggingface.co', 'hub-ci.huggingface.co', new URL(env.endpoint).hostname.toLowerCase()].includes(host);
 }
 
+/** The request headers for `url`: the token only when `url` has the endpoint's origin (scheme, host, port). */
+function headersFor(url: string, headers: Record<string, string>, env: HubEnv): Record<string, string> {
+  if (new URL(url).origin === new URL(env.endpoint).origin) return headers;
+  const { authorization: _dropped, ...rest } = headers;
+  return rest;
+}
+
 interface Metadata { commit: string; etag: string; size: number; location: string }
 
 /** Why a HEAD answer is an error, and whether the cache may stand in for it. */
@@ -128,7 +140,7 @@ async function fetchMetadata(url: string, headers: Record<string, string>, env: 
   let res: Response;
   for (let hops = 0; ; hops++) {
     try {
-      res = await fetch(url, { method: 'HEAD', headers: { ...headers, 'accept-encoding': 'identity' }, redirect: 'manual', signal: AbortSignal.timeout(env.etagTimeoutMs) });
+      res = await fetch(url, { method: 'HEAD', headers: { ...headersFor(url, headers, env), 'accept-encoding': 'identity' }, redirect: 'manual', signal: AbortSignal.timeout(env.etagTimeoutMs) });
     } catch (e) {
       return { message: `cannot reach ${env.endpoint} (${networkReason(e)}) for ${describe(r)}`, cacheMayAnswer: true };
     }
@@ -147,46 +159,45 @@ async function fetchMetadata(url: string, headers: Record<string, string>, env: 
   const notHub = `${env.endpoint} does not look like a Hugging Face Hub (check HF_ENDPOINT and proxy settings)`;
   if (!commit) return { message: `no X-Repo-Commit header in the answer for ${describe(r)}: ${notHub}`, cacheMayAnswer: true };
   if (!etag) return { message: `no ETag in the answer for ${describe(r)}: ${notHub}`, cacheMayAnswer: true };
-  if (!SAFE_SEGMENT_RE.test(commit) || !SAFE_SEGMENT_RE.test(etag)) return { message: `unusable commit or ETag in the answer for ${describe(r)}: ${notHub}`, cacheMayAnswer: true };
+  if (!SAFE_SEGMENT_RE.test(commit)) return { message: `unusable commit in the answer for ${describe(r)}: ${notHub}`, cacheMayAnswer: true };
+  // the blob is named by its ETag and checked against it: only a content hash will do
+  if (!SHA256_RE.test(etag) && !SHA1_RE.test(etag)) return { message: `the ETag in the answer for ${describe(r)} is neither a sha256 nor a git sha1, so the download could not be checked: ${notHub}`, cacheMayAnswer: true };
   if (sizeText === null || !/^\d+$/.test(sizeText)) return { message: `no file size in the answer for ${describe(r)}: ${notHub}`, cacheMayAnswer: true };
   const location = isRedirect ? new URL(res.headers.get('location')!, url).href : url;
   return { commit, etag, size: Number(sizeText), location };
 }
 
-/** The hash the ETag promises: sha256 of the content (LFS) or git's blob sha1; null when neither. */
-function expectedHash(etag: string, size: number): { hash: Hash; algo: string } | null {
-  if (SHA256_RE.test(etag)) return { hash: createHash('sha256'), algo: 'sha256' };
-  if (COMMIT_RE.test(etag)) return { hash: createHash('sha1').update(`blob ${size}\0`), algo: 'git sha1' };
-  return null;
-}
-
 async function downloadBlob(m: Metadata, url: string, headers: Record<string, string>, blobPath: string, env: HubEnv, r: HubFileRequest, progress?: Progress): Promise<void> {
-  const h: Record<string, string> = { ...headers, 'accept-encoding': 'identity' };
-  // a signed URL off the hub (the CDN) must not receive the token
-  if (!onHub(url, m.location, env)) delete h['authorization'];
-  const tmp = `${blobPath}.${randomBytes(4).toString('hex')}.incomplete`;
+  const tmp = incompleteName(blobPath);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = () => { clearTimeout(timer); timer = setTimeout(() => controller.abort(), env.downloadTimeoutMs); };
-  let fd: number | null = null;
+  let fd: number | null = null, created = false;
   try {
     arm();
-    let res: Response;
-    try {
-      res = await fetch(m.location, { headers: h, redirect: 'follow', signal: controller.signal });
-    } catch (e) {
-      throw new HubError(`cannot download ${describe(r)} from ${new URL(m.location).host} (${networkReason(e)})`);
+    // redirects followed here, one by one, so that the token reaches only the endpoint's origin
+    let res: Response, at = m.location;
+    for (let hops = 0; ; hops++) {
+      try {
+        res = await fetch(at, { headers: { ...headersFor(at, headers, env), 'accept-encoding': 'identity' }, redirect: 'manual', signal: controller.signal });
+      } catch (e) {
+        throw new HubError(`cannot download ${describe(r)} from ${new URL(at).host} (${networkReason(e)})`);
+      }
+      const loc = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !loc || hops >= 20) break;
+      at = new URL(loc, at).href;
     }
-    if (res.status !== 200 || !res.body) throw new HubError(`downloading ${describe(r)}: ${new URL(m.location).host} answered ${res.status} ${res.statusText}`);
-    const check = expectedHash(m.etag, m.size);
-    fd = openSync(tmp, 'wx');
+    if (res.status !== 200 || !res.body) throw new HubError(`downloading ${describe(r)}: ${new URL(at).host} answered ${res.status} ${res.statusText}`);
+    const check = etagHash(m.etag, m.size)!;
+    fd = openSync(tmp, CREATE_NEW, 0o644);
+    created = true;
     let received = 0;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         arm();
         received += chunk.byteLength;
         if (received > m.size) throw new HubError(`download of ${describe(r)} is corrupt: more than the announced ${m.size} bytes`);
-        check?.hash.update(chunk);
+        check.update(chunk);
         let off = 0;
         while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off);
         progress?.(received, m.size);
@@ -196,45 +207,44 @@ async function downloadBlob(m: Metadata, url: string, headers: Record<string, st
       throw new HubError(`download of ${describe(r)} broke off after ${received} of ${m.size} bytes (${networkReason(e)}); nothing kept, run again`);
     }
     if (received !== m.size) throw new HubError(`download of ${describe(r)} is truncated: ${received} of ${m.size} bytes; nothing kept, run again`);
-    if (check) {
-      const got = check.hash.digest('hex');
-      if (got !== m.etag) throw new HubError(`download of ${describe(r)} is corrupt: ${check.algo} ${got.slice(0, 12)}… does not match the ETag ${m.etag.slice(0, 12)}…; nothing kept, run again`);
-    }
+    const got = check.digest();
+    if (got !== m.etag) throw new HubError(`download of ${describe(r)} is corrupt: ${check.algo} ${got.slice(0, 12)}… does not match the ETag ${m.etag.slice(0, 12)}…; nothing kept, run again`);
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
     renameSync(tmp, blobPath);
   } catch (e) {
     if (e instanceof HubError) throw e;
-    throw new HubError(`cannot store ${describe(r)} in ${env.cacheDir}: ${networkReason(e)}`);
+    throw new HubError(`cannot store ${describe(r)} in ${env.cacheDir}: ${(e as NodeJS.ErrnoException).code ?? networkReason(e)}`);
   } finally {
     clearTimeout(timer);
     if (fd !== null) try { closeSync(fd); } catch { /* already closed */ }
-    try { unlinkSync(tmp); } catch { /* renamed or never created */ }
+    if (created) try { unlinkSync(tmp); } catch { /* renamed */ }
   }
 }
 
 /** snapshots/{commit}/{file} → the blob: a relative symlink, or a copy where links are refused. */
-function linkPointer(blobPath: string, pointerPath: string): void {
-  mkdirSync(dirname(pointerPath), { recursive: true });
+function linkPointer(env: HubEnv, blobPath: string, pointerPath: string): void {
+  ensureDirInside(env.cacheDir, dirname(pointerPath));
   try { unlinkSync(pointerPath); } catch { /* absent */ }
   try {
     symlinkSync(relative(dirname(pointerPath), blobPath), pointerPath);
   } catch {
-    copyFileSync(blobPath, pointerPath);
+    copyFileSync(blobPath, pointerPath, constants.COPYFILE_EXCL);
   }
 }
 
 /** refs/{revision} ← commit, atomically (tmp + rename), only when it changed. */
-function writeRef(storage: string, revision: string, commit: string): void {
+function writeRef(env: HubEnv, storage: string, revision: string, commit: string): void {
   if (revision === commit) return;
   const ref = join(storage, 'refs', ...revision.split('/'));
   try {
     if (readFileSync(ref, 'utf8') === commit) return;
   } catch { /* new ref */ }
-  mkdirSync(dirname(ref), { recursive: true });
-  const tmp = `${ref}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, commit);
+  ensureDirInside(env.cacheDir, dirname(ref));
+  const tmp = `${ref}.${randomBytes(8).toString('hex')}.tmp`;
+  const fd = openSync(tmp, CREATE_NEW, 0o644);
+  try { writeSync(fd, commit); } finally { closeSync(fd); }
   renameSync(tmp, ref);
 }
 
@@ -267,21 +277,24 @@ export async function hubDownload(r: HubFileRequest, env: HubEnv, progress?: Pro
   const blobPath = join(storage, 'blobs', m.etag);
   const pointerPath = join(storage, 'snapshots', m.commit, ...r.filename.split('/'));
   try {
-    if (existsSync(pointerPath)) {
-      try { writeRef(storage, revision, m.commit); } catch { /* a read-only cache still serves */ }
+    // what the cache holds is used only when its content hashes to the ETag
+    if (fileMatches(pointerPath, m.etag, m.size)) {
+      try { writeRef(env, storage, revision, m.commit); } catch { /* a read-only cache still serves */ }
       return { path: pointerPath, commit: m.commit, downloaded: false };
     }
-    mkdirSync(dirname(blobPath), { recursive: true });
+    ensureDirInside(env.cacheDir, dirname(blobPath));
+    removeStaleIncomplete(dirname(blobPath));
     let downloaded = false;
-    if (!(existsSync(blobPath) && statSync(blobPath).size === m.size)) {
+    if (!fileMatches(blobPath, m.etag, m.size)) {
       await downloadBlob(m, url, headers, blobPath, env, r, progress);
       downloaded = true;
     }
-    linkPointer(blobPath, pointerPath);
-    writeRef(storage, revision, m.commit);
+    linkPointer(env, blobPath, pointerPath);
+    writeRef(env, storage, revision, m.commit);
     return { path: pointerPath, commit: m.commit, downloaded };
   } catch (e) {
     if (e instanceof HubError) throw e;
+    if (e instanceof CacheError) throw new HubError(e.message);
     throw new HubError(`cannot write the hub cache ${env.cacheDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

@@ -170,6 +170,21 @@ function externalTensors(m: OnnxNs.IModelProto): OnnxNs.ITensorProto[] {
   return all.filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
 }
 
+/**
+ * The external data files the model at `path` names (joined to its folder), for checking that no
+ * output replaces one. Best effort: a file that does not read or decode gives none (reading the
+ * model itself reports why).
+ */
+export function externalDataFiles(path: string, bytes?: Uint8Array): string[] {
+  try {
+    const m = decodeModel(bytes ?? readModelBytes(path));
+    const locations = new Set(externalTensors(m).map((t) => (t.externalData ?? []).find((kv) => kv.key === 'location')?.value ?? ''));
+    return [...locations].filter((l) => l !== '' && !isAbsolute(l)).map((l) => join(dirname(path), l));
+  } catch {
+    return [];
+  }
+}
+
 /** Reads the bytes of an .onnx file (a regular file within protobuf's 2 GB limit). */
 export function readModelBytes(path: string, what = 'model'): Uint8Array {
   return readRegularFile(path, what, PROTOBUF_LIMIT);

@@ -24,6 +24,12 @@ export interface Platform {
   sha256(): Sha256;
   /** CRC-32 (ISO-HDLC, as zip and zlib compute it) of `bytes`, continuing from `initial`. */
   crc32(bytes: Uint8Array, initial?: number): number;
+  /**
+   * A zlib stream inflated, or null when it inflates to more than `maxOutputLength` bytes (it stops
+   * there: a decompression bomb costs no more). Throws on corrupt data. Absent where the host has
+   * no zlib (PNG photos are then refused: pngjs needs Node's zlib anyway).
+   */
+  inflate?(bytes: Uint8Array, maxOutputLength: number): Uint8Array | null;
   /** Backends this host can run models on (verify); the first is the reference backend. */
   readonly backends: readonly BackendName[];
   /**

@@ -1,10 +1,11 @@
 /**
  * The Node host: node:crypto's SHA-256 and node:zlib's CRC-32 (native, same results as the
- * portable ones), and every backend — onnxruntime-node (cpu, webgpu), onnxruntime-web in this
- * process (wasm) and in headless Chromium (browser-webgpu, browser-wasm; one browser per pool).
+ * portable ones), node:zlib's inflate with an output limit (PNG photos), and every backend —
+ * onnxruntime-node (cpu, webgpu), onnxruntime-web in this process (wasm) and in headless Chromium
+ * (browser-webgpu, browser-wasm; one browser per pool).
  */
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
 import { type Backend, BACKEND_NAMES, BackendUnavailableError, firstLine } from '../runtime/backend.js';
 import type { BackendOpener, Platform, Sha256 } from './index.js';
 
@@ -47,6 +48,14 @@ export const NODE_PLATFORM: Platform = {
   name: 'node',
   sha256: sha256Node,
   crc32: (bytes, initial = 0) => crc32(bytes, initial),
+  inflate(bytes, maxOutputLength) {
+    try {
+      return inflateSync(bytes, { maxOutputLength: Math.max(1, maxOutputLength) });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
+      throw e;
+    }
+  },
   backends: BACKEND_NAMES,
   backendOpener: nodeOpener,
   async openSession(model) {

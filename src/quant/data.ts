@@ -15,6 +15,16 @@ import { DataError, type Samples } from './samples.js';
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png']);
 
+/** The files `loadSamples(path)` reads: the photos of a folder (name order), or the file itself. */
+export function sampleFiles(path: string): string[] {
+  try {
+    if (!statSync(path).isDirectory()) return [path];
+    return readdirSync(path).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(path, f));
+  } catch {
+    return [path];
+  }
+}
+
 /** Reads `path` (folder or .npy) into samples of shape `chw`. */
 export function loadSamples(path: string, chw: readonly [number, number, number], cfg: PreprocessCfg, what: string): Samples {
   let isDir = false;

@@ -13,7 +13,16 @@
  *  - persistent ids (BINPERSID, how torch refers to tensor storages) go to the caller's
  *    `persistentLoad`, which returns inert data too.
  * Every length, memo index and stack access is checked against the input; the machine is a loop
- * (no recursion), so hostile nesting cannot overflow the JS stack.
+ * (no recursion), so hostile nesting cannot overflow the JS stack, and no opcode spreads a
+ * file-controlled array into a call's arguments (a 300k-item APPENDS would overflow it).
+ *
+ * Work is budgeted against the pickle's size. A pickle can amplify: one byte (`}`) makes a dict, and
+ * a few bytes pass a memoized million-element container to a call that copies it (`builtins.set`,
+ * `_codecs.encode`, `collections.OrderedDict`) as often as they are repeated. Every value built,
+ * every element put into a container and every element a call reads or returns is charged its
+ * estimated heap size (`cost`); past `VALUE_BYTES_PER_BYTE` × the pickle's length + `VALUE_BYTES_BASE`
+ * the pickle is refused in one line. torch's own pickles (fixtures/pth) build 8–11 estimated bytes
+ * per byte, so the limit (32 per byte, and 16 MiB for any pickle) stays well clear of them.
  */
 
 /** Text from a file made safe for a one-line message: control characters escaped, length capped. */
@@ -34,11 +43,16 @@ export class PyGlobal {
 export class PyTuple { constructor(readonly items: PyValue[]) {} }
 /** A dict: insertion order kept (Python's), keys compared by value for str / int / bool / None. */
 export class PyDict {
-  readonly map = new Map<unknown, PyValue>();
-  /** Attributes set by BUILD (e.g. OrderedDict's `_metadata`, a Namespace's fields). */
-  readonly attrs = new Map<string, PyValue>();
+  // both maps are made on first use: an empty dict (torch pickles one per tensor) stays small
+  private entries: Map<unknown, PyValue> | null = null;
+  private attrMap: Map<string, PyValue> | null = null;
   constructor(readonly kind = 'dict') {}
-  get(k: string): PyValue | undefined { return this.map.get(k); }
+  get map(): Map<unknown, PyValue> { return (this.entries ??= new Map()); }
+  /** Attributes set by BUILD (e.g. OrderedDict's `_metadata`, a Namespace's fields). */
+  get attrs(): Map<string, PyValue> { return (this.attrMap ??= new Map()); }
+  /** Entries and attributes, without making either map. */
+  get size(): number { return (this.entries?.size ?? 0) + (this.attrMap?.size ?? 0); }
+  get(k: string): PyValue | undefined { return this.entries?.get(k); }
 }
 /** The inert stand-in for a call vitx does not perform. */
 export class Opaque { constructor(readonly call: string) {} }
@@ -69,6 +83,42 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: PyValue) => PyValue;
   /** Upper bound on opcodes executed (default: 8 per input byte + 1000). */
   maxOps?: number;
+  /** Upper bound on the estimated heap bytes of what the pickle builds (default: see `valueBudget`). */
+  maxValueBytes?: number;
+}
+
+/** Estimated heap bytes the values of a pickle may take per byte of pickle, and in any case. */
+export const VALUE_BYTES_PER_BYTE = 32;
+export const VALUE_BYTES_BASE = 16 * 2 ** 20;
+
+/** The default budget for a pickle of `length` bytes. */
+export function valueBudget(length: number): number {
+  return VALUE_BYTES_PER_BYTE * length + VALUE_BYTES_BASE;
+}
+
+/**
+ * Estimated heap bytes of a value's own cells (what it references is charged where it was built):
+ * V8's sizes rounded up — a slot 8, an array 32 + 8 per element, a Map about 160 + 48 per entry
+ * (a dict makes its Map on first use).
+ */
+export function cost(v: PyValue): number {
+  if (typeof v === 'string') return 16 + v.length;
+  if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? 32 : 8;
+  if (Array.isArray(v)) return 32 + 8 * v.length;
+  if (v instanceof PyTuple) return 48 + 8 * v.items.length;
+  if (v instanceof PyDict) return 48 + (v.size ? 160 + 48 * v.size : 0);
+  if (v instanceof PyBytes) return 64 + v.data.byteLength;
+  return 64;
+}
+
+/** What a call may read of a value: its elements (8 per slot, 48 per dict entry) or characters/bytes. */
+function readCost(v: PyValue): number {
+  if (typeof v === 'string') return v.length;
+  if (Array.isArray(v)) return 8 * v.length;
+  if (v instanceof PyTuple) return 8 * v.items.length;
+  if (v instanceof PyDict) return 48 * v.size;
+  if (v instanceof PyBytes) return v.data.byteLength;
+  return 0;
 }
 
 const MARK = Symbol('mark');
@@ -95,12 +145,24 @@ class Machine {
   private readonly dv: DataView;
   private readonly text = new TextDecoder('utf-8', { fatal: true });
   private readonly latin1 = new TextDecoder('latin1');
+  /** Estimated heap bytes built so far, and the most allowed. */
+  private spent = 0;
+  private readonly budget: number;
 
   constructor(private readonly b: Uint8Array, private readonly o: UnpickleOptions) {
     this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.budget = o.maxValueBytes ?? valueBudget(b.byteLength);
   }
 
   private fail(msg: string): never { throw new PickleError(`${this.o.what}: ${msg}`); }
+
+  /** Charges `bytes` of estimated work against the budget (see the header). */
+  private charge(bytes: number): void {
+    this.spent += bytes;
+    if (this.spent > this.budget) {
+      this.fail(`the pickle builds more than ${(this.budget / 2 ** 20).toFixed(0)} MB of values from its ${this.b.byteLength} bytes (containers made or copied over and over, at byte ${this.p - 1}); torch's own pickles build about 10 bytes per byte: refused`);
+    }
+  }
 
   private need(n: number): number {
     if (n < 0 || this.p + n > this.b.byteLength) this.fail(`truncated pickle (needs ${n} bytes at byte ${this.p}, ${this.b.byteLength - this.p} left)`);
@@ -130,7 +192,20 @@ class Machine {
     return this.latin1.decode(this.b.subarray(start, nl));
   }
 
-  private push(v: PyValue): void { this.stack.push(v); }
+  /** Pushes a reference to a value already paid for (memo, DUP, a popped value). */
+  private push(v: PyValue): void { this.charge(8); this.stack.push(v); }
+  /** Pushes a value just built, charged its own size. */
+  private fresh(v: PyValue): void { this.charge(cost(v)); this.stack.push(v); }
+  /** Appends `items` to list `l`, one by one (a spread of 300k arguments overflows the JS stack). */
+  private extend(l: PyValue[], items: readonly PyValue[]): void {
+    this.charge(8 * items.length);
+    for (const x of items) l.push(x);
+  }
+  /** dict[k] = v, charged a Map entry (and a tuple key's elements, which keyOf reads). */
+  private setItem(d: PyDict, k: PyValue, v: PyValue): void {
+    this.charge(48 + (k instanceof PyTuple ? 8 * k.items.length : 0));
+    dictSet(d, k, v);
+  }
   private pop(): PyValue {
     const base = this.marks.length ? this.marks[this.marks.length - 1]! : 0;
     if (this.stack.length <= base) this.fail(`stack underflow at byte ${this.p - 1}`);
@@ -152,6 +227,7 @@ class Machine {
   }
   private memoPut(i: number): void {
     if (this.memo.size > this.b.byteLength) this.fail('memo larger than the pickle');
+    this.charge(48);
     this.memo.set(i, this.top());
   }
 
@@ -165,7 +241,14 @@ class Machine {
     const argv = args instanceof PyTuple ? args.items : Array.isArray(args) ? args : null;
     if (argv === null) return new Opaque(fn.qualified);
     const h = this.o.calls.get(fn.qualified);
-    return h ? h(argv, kw) : new Opaque(fn.qualified);
+    if (!h) return new Opaque(fn.qualified);
+    // a handler reads its arguments and builds its result: both are charged (a memoized big
+    // container passed to a copying call again and again is the amplification this bounds)
+    let read = 0;
+    for (const a of argv) read += readCost(a);
+    if (kw) read += readCost(kw);
+    this.charge(read);
+    return h(argv, kw); // its result is charged as it is pushed
   }
 
   private build(obj: PyValue, state: PyValue): void {
@@ -176,7 +259,9 @@ class Machine {
     }
     let s = state;
     if (s instanceof PyTuple && s.items.length === 2) s = s.items[0] ?? null; // (dict_state, slot_state)
-    if (s instanceof PyDict) for (const [k, v] of s.map) if (typeof k === 'string') obj.attrs.set(k, v);
+    if (!(s instanceof PyDict)) return;
+    this.charge(readCost(s)); // copied entry by entry
+    for (const [k, v] of s.map) if (typeof k === 'string') obj.attrs.set(k, v);
   }
 
   run(): PyValue {
@@ -196,46 +281,46 @@ class Machine {
         case 0x30: this.pop(); break; // POP
         case 0x32: this.push(this.top()); break; // DUP
         // --- scalars
-        case 0x4e: this.push(null); break; // NONE
-        case 0x88: this.push(true); break; // NEWTRUE
-        case 0x89: this.push(false); break; // NEWFALSE
-        case 0x4b: this.push(this.u8()); break; // BININT1
-        case 0x4d: this.push(this.u16()); break; // BININT2
-        case 0x4a: this.push(this.i32()); break; // BININT
-        case 0x8a: this.push(this.long(this.u8())); break; // LONG1
-        case 0x8b: { const n = this.i32(); if (n < 0) this.fail('negative LONG4 length'); this.push(this.long(n)); break; } // LONG4
-        case 0x47: this.push(this.dv.getFloat64(this.need(8), false)); break; // BINFLOAT (big-endian)
-        case 0x49: this.push(this.textInt(this.line())); break; // INT
-        case 0x4c: this.push(this.textInt(this.line().replace(/L$/, ''))); break; // LONG
-        case 0x46: { const s = this.line(); const v = Number(s); if (Number.isNaN(v) && !/nan/i.test(s)) this.fail(`bad FLOAT ${JSON.stringify(s.slice(0, 20))}`); this.push(v); break; } // FLOAT
+        case 0x4e: this.fresh(null); break; // NONE
+        case 0x88: this.fresh(true); break; // NEWTRUE
+        case 0x89: this.fresh(false); break; // NEWFALSE
+        case 0x4b: this.fresh(this.u8()); break; // BININT1
+        case 0x4d: this.fresh(this.u16()); break; // BININT2
+        case 0x4a: this.fresh(this.i32()); break; // BININT
+        case 0x8a: this.fresh(this.long(this.u8())); break; // LONG1
+        case 0x8b: { const n = this.i32(); if (n < 0) this.fail('negative LONG4 length'); this.fresh(this.long(n)); break; } // LONG4
+        case 0x47: this.fresh(this.dv.getFloat64(this.need(8), false)); break; // BINFLOAT (big-endian)
+        case 0x49: this.fresh(this.textInt(this.line())); break; // INT
+        case 0x4c: this.fresh(this.textInt(this.line().replace(/L$/, ''))); break; // LONG
+        case 0x46: { const s = this.line(); const v = Number(s); if (Number.isNaN(v) && !/nan/i.test(s)) this.fail(`bad FLOAT ${JSON.stringify(s.slice(0, 20))}`); this.fresh(v); break; } // FLOAT
         // --- strings and bytes
-        case 0x58: this.push(this.utf8(this.u32())); break; // BINUNICODE
-        case 0x8c: this.push(this.utf8(this.u8())); break; // SHORT_BINUNICODE
-        case 0x8d: this.push(this.utf8(this.u64())); break; // BINUNICODE8
-        case 0x55: this.push(this.latin1.decode(this.raw(this.u8()))); break; // SHORT_BINSTRING
-        case 0x54: { const n = this.i32(); if (n < 0) this.fail('negative BINSTRING length'); this.push(this.latin1.decode(this.raw(n))); break; } // BINSTRING
-        case 0x43: this.push(new PyBytes(this.raw(this.u8()))); break; // SHORT_BINBYTES
-        case 0x42: this.push(new PyBytes(this.raw(this.u32()))); break; // BINBYTES
-        case 0x8e: this.push(new PyBytes(this.raw(this.u64()))); break; // BINBYTES8
-        case 0x96: this.push(new PyBytes(this.raw(this.u64()))); break; // BYTEARRAY8
-        case 0x56: this.push(this.line()); break; // UNICODE (raw-unicode-escape; checkpoints' names are ASCII)
-        case 0x53: this.push(this.line().replace(/^(['"])(.*)\1$/, '$2')); break; // STRING
+        case 0x58: this.fresh(this.utf8(this.u32())); break; // BINUNICODE
+        case 0x8c: this.fresh(this.utf8(this.u8())); break; // SHORT_BINUNICODE
+        case 0x8d: this.fresh(this.utf8(this.u64())); break; // BINUNICODE8
+        case 0x55: this.fresh(this.latin1.decode(this.raw(this.u8()))); break; // SHORT_BINSTRING
+        case 0x54: { const n = this.i32(); if (n < 0) this.fail('negative BINSTRING length'); this.fresh(this.latin1.decode(this.raw(n))); break; } // BINSTRING
+        case 0x43: this.fresh(new PyBytes(this.raw(this.u8()))); break; // SHORT_BINBYTES
+        case 0x42: this.fresh(new PyBytes(this.raw(this.u32()))); break; // BINBYTES
+        case 0x8e: this.fresh(new PyBytes(this.raw(this.u64()))); break; // BINBYTES8
+        case 0x96: this.fresh(new PyBytes(this.raw(this.u64()))); break; // BYTEARRAY8
+        case 0x56: this.fresh(this.line()); break; // UNICODE (raw-unicode-escape; checkpoints' names are ASCII)
+        case 0x53: this.fresh(this.line().replace(/^(['"])(.*)\1$/, '$2')); break; // STRING
         // --- containers
-        case 0x29: this.push(new PyTuple([])); break; // EMPTY_TUPLE
-        case 0x85: this.push(new PyTuple([this.pop()])); break; // TUPLE1
-        case 0x86: { const b = this.pop(), a = this.pop(); this.push(new PyTuple([a, b])); break; } // TUPLE2
-        case 0x87: { const c = this.pop(), b = this.pop(), a = this.pop(); this.push(new PyTuple([a, b, c])); break; } // TUPLE3
-        case 0x74: this.push(new PyTuple(this.popMark())); break; // TUPLE
-        case 0x5d: this.push([]); break; // EMPTY_LIST
-        case 0x6c: this.push(this.popMark()); break; // LIST
-        case 0x7d: this.push(new PyDict()); break; // EMPTY_DICT
-        case 0x64: { const items = this.popMark(); const d = new PyDict(); this.setItems(d, items); this.push(d); break; } // DICT
-        case 0x8f: this.push([]); break; // EMPTY_SET (a list: sets are never on the tensor path)
-        case 0x91: this.push(this.popMark()); break; // FROZENSET
-        case 0x90: { const items = this.popMark(); const s = this.top(); if (Array.isArray(s)) s.push(...items); break; } // ADDITEMS
-        case 0x61: { const v = this.pop(); const l = this.top(); if (Array.isArray(l)) l.push(v); else this.fail(`APPEND to a non-list at byte ${this.p - 1}`); break; } // APPEND
-        case 0x65: { const items = this.popMark(); const l = this.top(); if (Array.isArray(l)) for (const x of items) l.push(x); else this.fail(`APPENDS to a non-list at byte ${this.p - 1}`); break; } // APPENDS
-        case 0x73: { const v = this.pop(), k = this.pop(); const d = this.top(); if (d instanceof PyDict) dictSet(d, k, v); else if (!(d instanceof Opaque)) this.fail(`SETITEM on a non-dict at byte ${this.p - 1}`); break; } // SETITEM
+        case 0x29: this.fresh(new PyTuple([])); break; // EMPTY_TUPLE
+        case 0x85: this.fresh(new PyTuple([this.pop()])); break; // TUPLE1
+        case 0x86: { const b = this.pop(), a = this.pop(); this.fresh(new PyTuple([a, b])); break; } // TUPLE2
+        case 0x87: { const c = this.pop(), b = this.pop(), a = this.pop(); this.fresh(new PyTuple([a, b, c])); break; } // TUPLE3
+        case 0x74: this.fresh(new PyTuple(this.popMark())); break; // TUPLE
+        case 0x5d: this.fresh([]); break; // EMPTY_LIST
+        case 0x6c: this.fresh(this.popMark()); break; // LIST
+        case 0x7d: this.fresh(new PyDict()); break; // EMPTY_DICT
+        case 0x64: { const items = this.popMark(); const d = new PyDict(); this.setItems(d, items); this.fresh(d); break; } // DICT
+        case 0x8f: this.fresh([]); break; // EMPTY_SET (a list: sets are never on the tensor path)
+        case 0x91: this.fresh(this.popMark()); break; // FROZENSET
+        case 0x90: { const items = this.popMark(); const s = this.top(); if (Array.isArray(s)) this.extend(s, items); break; } // ADDITEMS
+        case 0x61: { const v = this.pop(); const l = this.top(); if (Array.isArray(l)) this.extend(l, [v]); else this.fail(`APPEND to a non-list at byte ${this.p - 1}`); break; } // APPEND
+        case 0x65: { const items = this.popMark(); const l = this.top(); if (Array.isArray(l)) this.extend(l, items); else this.fail(`APPENDS to a non-list at byte ${this.p - 1}`); break; } // APPENDS
+        case 0x73: { const v = this.pop(), k = this.pop(); const d = this.top(); if (d instanceof PyDict) this.setItem(d, k, v); else if (!(d instanceof Opaque)) this.fail(`SETITEM on a non-dict at byte ${this.p - 1}`); break; } // SETITEM
         case 0x75: { const items = this.popMark(); const d = this.top(); if (d instanceof PyDict) this.setItems(d, items); else if (!(d instanceof Opaque)) this.fail(`SETITEMS on a non-dict at byte ${this.p - 1}`); break; } // SETITEMS
         // --- memo
         case 0x71: this.memoPut(this.u8()); break; // BINPUT
@@ -246,13 +331,13 @@ class Machine {
         case 0x6a: this.push(this.memoGet(this.u32())); break; // LONG_BINGET
         case 0x67: this.push(this.memoGet(this.textInt(this.line()))); break; // GET
         // --- globals, calls, objects
-        case 0x63: { const m = this.line(), n = this.line(); this.push(this.global(m, n)); break; } // GLOBAL
-        case 0x93: { const n = this.pop(), m = this.pop(); if (typeof m !== 'string' || typeof n !== 'string') this.fail('STACK_GLOBAL needs two strings'); this.push(this.global(m, n)); break; } // STACK_GLOBAL
-        case 0x52: { const args = this.pop(), fn = this.pop(); this.push(this.call(fn, args)); break; } // REDUCE
-        case 0x81: { const args = this.pop(), cls = this.pop(); this.push(this.call(cls, args)); break; } // NEWOBJ
-        case 0x92: { const kw = this.pop(), args = this.pop(), cls = this.pop(); this.push(this.call(cls, args, kw instanceof PyDict ? kw : undefined)); break; } // NEWOBJ_EX
-        case 0x6f: { const items = this.popMark(); const cls = items.shift() ?? null; this.push(this.call(cls, new PyTuple(items))); break; } // OBJ
-        case 0x69: { const m = this.line(), n = this.line(); const items = this.popMark(); this.push(this.call(this.global(m, n), new PyTuple(items))); break; } // INST
+        case 0x63: { const m = this.line(), n = this.line(); this.fresh(this.global(m, n)); break; } // GLOBAL
+        case 0x93: { const n = this.pop(), m = this.pop(); if (typeof m !== 'string' || typeof n !== 'string') this.fail('STACK_GLOBAL needs two strings'); this.fresh(this.global(m, n)); break; } // STACK_GLOBAL
+        case 0x52: { const args = this.pop(), fn = this.pop(); this.fresh(this.call(fn, args)); break; } // REDUCE
+        case 0x81: { const args = this.pop(), cls = this.pop(); this.fresh(this.call(cls, args)); break; } // NEWOBJ
+        case 0x92: { const kw = this.pop(), args = this.pop(), cls = this.pop(); this.fresh(this.call(cls, args, kw instanceof PyDict ? kw : undefined)); break; } // NEWOBJ_EX
+        case 0x6f: { const items = this.popMark(); const cls = items.shift() ?? null; this.fresh(this.call(cls, new PyTuple(items))); break; } // OBJ
+        case 0x69: { const m = this.line(), n = this.line(); const items = this.popMark(); this.fresh(this.call(this.global(m, n), new PyTuple(items))); break; } // INST
         case 0x62: { const state = this.pop(); this.build(this.top(), state); break; } // BUILD
         case 0x51: { const pid = this.pop(); this.push(this.persistent(pid)); break; } // BINPERSID
         case 0x50: this.push(this.persistent(this.line())); break; // PERSID
@@ -267,7 +352,7 @@ class Machine {
 
   private setItems(d: PyDict, items: PyValue[]): void {
     if (items.length % 2) this.fail(`odd number of dict items at byte ${this.p - 1}`);
-    for (let i = 0; i < items.length; i += 2) dictSet(d, items[i]!, items[i + 1]!);
+    for (let i = 0; i < items.length; i += 2) this.setItem(d, items[i]!, items[i + 1]!);
   }
 
   private persistent(pid: PyValue): PyValue {

@@ -86,7 +86,9 @@ function allowedCalls(): Map<string, CallHandler> {
   calls.set('_codecs.encode', (a) => {
     const s = a[0];
     if (typeof s !== 'string' || (a[1] !== 'latin1' && a[1] !== 'latin-1')) return new Opaque('_codecs.encode');
-    return new PyBytes(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+    const out = new Uint8Array(s.length); // each character's low byte (the unpickler charges the copy)
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+    return new PyBytes(out);
   });
   const dtype: CallHandler = (a) => typeof a[0] === 'string' ? new NumpyDtype(a[0]) : new Opaque('numpy.dtype');
   const scalar: CallHandler = (a) => numpyScalar(a[0] ?? null, a[1] ?? null);

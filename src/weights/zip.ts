@@ -5,9 +5,10 @@
  * header's extra field.
  *
  * Entries are read in place: `entryData` returns a view into the file's bytes after checking the
- * local header, the declared sizes and the CRC-32, so a 500 MB checkpoint costs no second copy and a
- * "zip bomb" (sizes declared beyond the file, or a compressed entry) is refused before any
- * allocation. Why not an npm zip library: see README ("Reading PyTorch checkpoints").
+ * local header, the declared sizes and the CRC-32 (once per entry, however many tensors view it), so
+ * a 500 MB checkpoint costs no second copy and a "zip bomb" (sizes declared beyond the file, or a
+ * compressed entry) is refused before any allocation. Why not an npm zip library: see README
+ * ("Reading PyTorch checkpoints").
  */
 import { platform } from '../platform/index.js';
 import { printable } from './pickle.js';
@@ -36,6 +37,8 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   private readonly dv: DataView;
+  /** Entries already checked (CRC-32 computed once: a storage may back 20,000 tensor views). */
+  private readonly checked = new Map<string, Uint8Array>();
 
   constructor(readonly bytes: Uint8Array, private readonly what: string) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -115,6 +118,8 @@ export class ZipReader {
 
   /** The stored bytes of one entry, a view into the file (checked: STORED, in range, CRC-32). */
   entryData(name: string): Uint8Array {
+    const done = this.checked.get(name);
+    if (done) return done;
     const e = this.entries.get(name);
     if (!e) this.fail(`zip archive has no entry ${name}`);
     if (e.method !== 0) this.fail(`entry ${name} is compressed (method ${e.method}); torch.save writes uncompressed entries — re-save the checkpoint with torch.save`);
@@ -125,6 +130,7 @@ export class ZipReader {
     if (start + e.size > this.bytes.byteLength) this.fail(`entry ${name} declares ${e.size} bytes at byte ${start}, beyond the end of the file (${this.bytes.byteLength} bytes)`);
     const data = this.bytes.subarray(start, start + e.size);
     if ((platform().crc32(data) >>> 0) !== e.crc) this.fail(`entry ${name} is corrupt (CRC-32 mismatch)`);
+    this.checked.set(name, data);
     return data;
   }
 }

@@ -154,7 +154,7 @@ describe('temporary files of a killed run', () => {
 });
 
 describe('temporary files of a real kill -9', () => {
-  it('an export killed while writing leaves <file>.vitx-tmp-<pid>; the next export into the folder removes it', async () => {
+  it('an export killed while writing leaves <file>.vitx-tmp-<pid>-<hex>; the next export into the folder removes it', async () => {
     const d = join(dir, 'killed');
     mkdirSync(d);
     const child = spawn(process.execPath, [BIN, 'export', 'nextvit_small', '--external-data', '-q', '-o', join(d, 'big.onnx')], { stdio: 'ignore' });
@@ -167,7 +167,7 @@ describe('temporary files of a real kill -9', () => {
     child.kill('SIGKILL');
     await exited;
     expect(seen.length, 'the export finished before a temporary file was seen').toBeGreaterThan(0);
-    expect(readdirSync(d).some((n) => n.endsWith(`.vitx-tmp-${child.pid}`))).toBe(true); // what kill -9 leaves
+    expect(readdirSync(d).some((n) => new RegExp(`\\.vitx-tmp-${child.pid}-[0-9a-f]{16}$`).test(n))).toBe(true); // what kill -9 leaves
     expect(vitx(['export', 'mobileone_s0', '--size', '64', '-q', '-o', join(d, 'small.onnx')]).code).toBe(0);
     expect(readdirSync(d).filter((n) => n.includes('.vitx-tmp-'))).toEqual([]);
     rmSync(d, { recursive: true, force: true }); // up to 130 MB of nextvit_small

@@ -29,26 +29,8 @@ import { Tensor } from '../../src/graph/tensor.js';
 import { tempDir } from '../helpers/cli.js';
 import { everyOpGraph } from '../helpers/every-op.js';
 import { tinyVisionGraph } from '../helpers/tiny-model.js';
-import { mutateBytes, mutateWire, type Rng, rngFrom } from './mutate.js';
-
-const RUNS = Number(process.env['VITX_FUZZ_RUNS'] ?? 1000);
-const SEED = Number(process.env['VITX_FUZZ_SEED'] ?? 20261129);
-const params = { numRuns: RUNS, seed: SEED, endOnFailure: true };
-/** Long runs (`npm run fuzz`) outlast vitest's default per-test timeout. */
-const TIMEOUT = 300_000 + RUNS * 50;
-
-/** Raw JavaScript error text that must never be all a message says. */
-const RAW_JS = /Cannot read properties|is not a function|is not iterable|Invalid array length|Invalid typed array length|Maximum call stack|out of memory|Cannot convert|\bis not defined$/;
-
-function expectReaderError(e: unknown, types: readonly (abstract new (...a: never[]) => Error)[]): void {
-  if (!types.some((t) => e instanceof t)) throw new Error(`not a reader error: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
-  const msg = (e as Error).message;
-  expect(msg.length).toBeGreaterThan(0);
-  expect(msg).not.toContain('\n');
-  expect(msg).not.toMatch(RAW_JS);
-}
-
-const withRng = (f: (r: Rng) => void) => fc.property(fc.gen(), (g) => f(rngFrom((lo, hi) => g(fc.integer, { min: lo, max: hi }))));
+import { expectReaderError, params, RUNS, TIMEOUT, withRng } from './harness.js';
+import { mutateBytes, mutateWire, type Rng } from './mutate.js';
 
 // ---------------------------------------------------------------- ONNX
 

@@ -12,7 +12,9 @@
  *
  * `fault` makes the CDN misbehave: 'corrupt' (same length, one byte flipped), 'short' (a complete
  * but shorter body), 'drop' (announces the full length, closes the connection half-way).
- * Every request is logged with its method, server, path and Authorization header.
+ * Every request is logged with its method, server, path and Authorization header. A repository can
+ * also announce another ETag (`etag`) or redirect to another server (`redirectTo`, e.g. a second
+ * hub on another port of the same host).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -29,6 +31,10 @@ export interface HubRepo {
   plain?: boolean;
   /** A renamed repository: 307 with a relative Location to the new name, as the hub answers. */
   movedTo?: string;
+  /** 307 to the same path on another server (an absolute base URL, e.g. this host on another port). */
+  redirectTo?: string;
+  /** The ETag to announce instead of the content's hash (X-Linked-Etag, or ETag of a plain file). */
+  etag?: string;
 }
 
 export interface HubRequest { server: 'hub' | 'cdn'; method: string; path: string; auth: string | null }
@@ -87,6 +93,7 @@ export async function startHubServer(): Promise<HubServer> {
     const err = (status: number, code: string, extra: Record<string, string> = {}) => res.writeHead(status, { 'x-error-code': code, ...extra }).end();
     if (!m || !repo) return err(404, 'RepoNotFound');
     if (repo.movedTo) { res.writeHead(307, { location: `/${repo.movedTo}/resolve/${m[2]}/${m[3]}` }).end(); return; }
+    if (repo.redirectTo) { res.writeHead(307, { location: `${repo.redirectTo}/${m[1]}/resolve/${m[2]}/${m[3]}` }).end(); return; }
     if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) return err(401, 'RepoNotFound', { 'x-error-message': 'Invalid username or password.' });
     if (m[2] !== 'main' && m[2] !== repo.commit) return err(404, 'RevisionNotFound');
     const bytes = repo.files[m[3]!];
@@ -95,7 +102,7 @@ export async function startHubServer(): Promise<HubServer> {
       const sha1 = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
       let body = bytes;
       if (state.fault === 'corrupt') { body = bytes.slice(); body[0] ^= 0xff; }
-      res.writeHead(200, { 'x-repo-commit': repo.commit, etag: `"${sha1}"`, 'content-length': String(bytes.length) });
+      res.writeHead(200, { 'x-repo-commit': repo.commit, etag: `"${repo.etag ?? sha1}"`, 'content-length': String(bytes.length) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -105,7 +112,7 @@ export async function startHubServer(): Promise<HubServer> {
     const pointerSha1 = createHash('sha1').update(`blob ${pointer.length}\0${pointer}`).digest('hex');
     res.writeHead(302, {
       location: `http://localhost:${cdnPort}/blobs/${sha}?X-Amz-Signature=test`,
-      'x-repo-commit': repo.commit, 'x-linked-etag': `"${sha}"`, 'x-linked-size': String(bytes.length),
+      'x-repo-commit': repo.commit, 'x-linked-etag': `"${repo.etag ?? sha}"`, 'x-linked-size': String(bytes.length),
       etag: `"${pointerSha1}"`, 'content-length': '0',
     }).end();
   });
