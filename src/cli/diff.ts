@@ -42,6 +42,7 @@ function listed<T>(items: readonly T[], limit: number, line: (x: T) => string): 
 }
 
 function comparisonText(c: OutputComparison): string {
+  if (!c.pass && c.problem && c.count === 0) return `FAIL  (${c.problem})`; // nothing was compared: no statistics to show
   const head = `${c.pass ? 'pass' : 'FAIL'}  max|Δ| ${fmt(c.abs.max)}  mean|Δ| ${fmt(c.abs.mean)}  max rel ${fmt(c.rel.max)}  needs atol ${fmt(c.needsAtol)}`;
   if (c.problem) return `${head}  (${c.problem})`;
   return c.pass ? head : `${head}  (${c.failing} of ${c.count} elements beyond tolerance)`;

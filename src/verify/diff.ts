@@ -18,8 +18,8 @@ import { shapeToString } from '../graph/shapes.js';
 import type { Tensor } from '../graph/tensor.js';
 import { OnnxParseError, parseOnnx } from '../onnx/parse.js';
 import { serialize } from '../onnx/serialize.js';
-import { type Backend, firstLine } from '../runtime/backend.js';
-import { asNumbers, compareOutputs, compareTensors, type OutputComparison, type Tolerance } from './compare.js';
+import { type Backend, firstLine, type Outputs } from '../runtime/backend.js';
+import { asNumbers, compareTensors, type OutputComparison, type Tolerance, uncompared } from './compare.js';
 import { readSignature, type Signature } from './inputs.js';
 import { type Matching, matchInterfaces } from './match.js';
 
@@ -284,6 +284,21 @@ async function bisect(a: Side, b: Side, m: Matching, o: DiffOptions, changedInit
   return { compared: values.length, runs, first: null };
 }
 
+/**
+ * Every output of both files: each matched pair compared (b's under a's name; an output a run did not
+ * return fails as missing), then each output of one file only, as a failed comparison naming the file.
+ */
+function compareAll(sa: Signature, sb: Signature, pairs: readonly [string, string][], ra: Outputs, rb: Outputs, tol: Tolerance): OutputComparison[] {
+  const got = (r: Outputs, k: string) => (Object.hasOwn(r, k) ? r[k] : undefined);
+  const out = pairs.map(([x, y]) => {
+    const a = got(ra, x), b = got(rb, y);
+    return a ? compareTensors(x, b, a, tol) : uncompared(x, b, 'missing from a\'s run');
+  });
+  for (const s of sa.outputs) if (!pairs.some(([x]) => x === s.name)) out.push(uncompared(s.name, got(ra, s.name), 'only in a: nothing to compare it with'));
+  for (const s of sb.outputs) if (!pairs.some(([, y]) => y === s.name)) out.push(uncompared(s.name, got(rb, s.name), 'only in b: nothing to compare it with'));
+  return out;
+}
+
 export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { path: string; bytes: Uint8Array }, o: DiffOptions): Promise<DiffReport> {
   const A = load(a.path, a.bytes), B = load(b.path, b.bytes);
   const structure = structuralDiff(A.graph, B.graph, { a: A.opset, b: B.opset });
@@ -299,13 +314,11 @@ export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { pa
       o.onProgress?.(`running both files on ${o.backend.name}`);
       const ra = await o.backend.run(A.bytes, matched.feedsA);
       const rb0 = await o.backend.run(B.bytes, matched.feedsB);
-      // b's outputs under the names of the a outputs they are compared with
-      const rb = Object.fromEntries(matched.outputs.filter(([, y]) => rb0[y]).map(([x, y]) => [x, rb0[y]!]));
-      const common = Object.fromEntries(matched.outputs.filter(([x]) => ra[x]).map(([x]) => [x, ra[x]!]));
-      numeric.outputs = compareOutputs(rb, common, o.tolerance);
-      const onlyOne = [...A.sig.outputs.filter((s) => !matched.outputs.some(([x]) => x === s.name)), ...B.sig.outputs.filter((s) => !matched.outputs.some(([, y]) => y === s.name))].map((s) => s.name);
+      numeric.outputs = compareAll(A.sig, B.sig, matched.outputs, ra, rb0, o.tolerance);
+      const onlyOne = numeric.outputs.filter((c) => c.problem?.startsWith('only in ')).map((c) => c.name);
       if (onlyOne.length) numeric.error = `outputs in only one file: ${onlyOne.join(', ')}`;
-      numeric.pass = !numeric.error && numeric.outputs.every((c) => c.pass);
+      // a pass means every output of both files was compared: none only in one file, none missing from a run
+      numeric.pass = !numeric.error && numeric.outputs.length > 0 && numeric.outputs.every((c) => c.pass);
     } catch (e) {
       numeric.error = firstLine(e);
     }
