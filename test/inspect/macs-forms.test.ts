@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attr, Graph, type Value } from '../../src/graph/ir.js';
+import { attr, Graph, type Value, type ValueType } from '../../src/graph/ir.js';
 import { Tensor } from '../../src/graph/tensor.js';
 import { countMacs, nodeMacs } from '../../src/inspect/index.js';
 import { loadOrt } from '../../src/runtime/ort.js';
@@ -70,10 +70,10 @@ describe('MACs are the same in every form of a model', () => {
 
 // ---------------------------------------------------------------- hand-computed cases
 
-const f32 = (shape: (number | string)[]) => ({ dtype: 'float32' as const, shape });
-const u8 = (shape: (number | string)[]) => ({ dtype: 'uint8' as const, shape });
+const f32 = (shape: (number | string)[]): ValueType => ({ dtype: 'float32', shape });
+const u8 = (shape: (number | string)[]): ValueType => ({ dtype: 'uint8', shape });
 
-function graphWith(inputs: [string, ReturnType<typeof f32>][]): { g: Graph; v: Value[] } {
+function graphWith(inputs: [string, ValueType][]): { g: Graph; v: Value[] } {
   const g = new Graph('t');
   return { g, v: inputs.map(([n, t]) => g.addInput(n, t)) };
 }
