@@ -88,7 +88,9 @@ function applyRewrite(g: Graph, node: Node, rule: Rule<any>, m: unknown, stats: 
   const seeds = [...r.replace.map(([o]) => o), ...created.flatMap((n) => n.inputs)];
   const folded = foldNodes(g, created);
   stats.folded += folded.count;
-  stats.removed += removeDeadFrom(g, seeds);
+  // a folded tensor another created node folded on from (W → Transpose → Reshape: the Transpose's
+  // result) has lost its last use too, and is no input the seeds above could name
+  stats.removed += removeDeadFrom(g, [...seeds, ...folded.map.values()]);
   // Replacement tensors inherit the names of the tensors they replace (so optimized and
   // unoptimized graphs can be compared by name); nodes get the names they asked for.
   r.replace.forEach(([, v], i) => {
