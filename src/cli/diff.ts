@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import { BACKEND_NAMES, type BackendName, BackendPool, isBackendName } from '../runtime/backend.js';
 import { fmt, type OutputComparison } from '../verify/compare.js';
-import { diffModels, type DiffReport } from '../verify/diff.js';
+import { diffModels, type DiffReport, type NamedOp } from '../verify/diff.js';
 import { EXIT, UsageError } from './errors.js';
 import { readModelBytes, selfContainedModel } from '../onnx/external.js';
 import { checkWritable, writeAtomic } from './files.js';
@@ -48,6 +48,9 @@ function comparisonText(c: OutputComparison): string {
   return c.pass ? head : `${head}  (${c.failing} of ${c.count} elements beyond tolerance)`;
 }
 
+/** `name (Op)`; a file's unnamed node is already `#12 (Op)`. */
+const nodeText = (n: NamedOp) => (n.unnamedIndex === undefined ? `${n.name} (${n.op})` : n.name);
+
 export function formatDiff(r: DiffReport, limit: number): string {
   const s = r.structure;
   const L: string[] = [`diff ${r.a} ${r.b}`];
@@ -73,9 +76,9 @@ export function formatDiff(r: DiffReport, limit: number): string {
     L.push(...listed(s.initializers.changed, limit, (c) => `initializer ${c.name} changed: ${c.maxAbsDiff === null ? c.changes.join(', ') : `max |Δ| ${fmt(c.maxAbsDiff)} (${c.differing} of ${c.count} elements)`}`));
     L.push(...listed(s.initializers.removed, limit, (i) => `initializer ${i.name} ${i.dtype}[${i.shape.join(',')}] only in a`));
     L.push(...listed(s.initializers.added, limit, (i) => `initializer ${i.name} ${i.dtype}[${i.shape.join(',')}] only in b`));
-    L.push(...listed(s.nodes.changed, limit, (c) => `node ${c.name} (${c.op}): ${c.changes.join('; ')}`));
-    L.push(...listed(s.nodes.removed, limit, (n) => `node ${n.name} (${n.op}) only in a`));
-    L.push(...listed(s.nodes.added, limit, (n) => `node ${n.name} (${n.op}) only in b`));
+    L.push(...listed(s.nodes.changed, limit, (c) => `node ${nodeText(c)}: ${c.changes.join('; ')}`));
+    L.push(...listed(s.nodes.removed, limit, (n) => `node ${nodeText(n)} only in a`));
+    L.push(...listed(s.nodes.added, limit, (n) => `node ${nodeText(n)} only in b`));
   }
   const n = r.numeric;
   L.push(`  numeric    ${n.backend}, seed ${n.seed}, |b−a| ≤ ${fmt(n.tolerance.atol)} + ${fmt(n.tolerance.rtol)}·|a|${n.error ? `: ${n.error}` : ''}`);
@@ -87,7 +90,7 @@ export function formatDiff(r: DiffReport, limit: number): string {
     else if (!b.first) L.push(`  bisect     none of the ${b.compared} values both files compute diverges`);
     else {
       const f = b.first;
-      L.push(`  bisect     first diverging node: ${f.node} (${f.op}), output ${f.output} (${b.compared} common values, ${b.runs} runs)`);
+      L.push(`  bisect     first diverging node: ${nodeText({ name: f.node, op: f.op, unnamedIndex: f.unnamedIndex })}, output ${f.output} (${b.compared} common values, ${b.runs} runs)`);
       L.push(`    ${comparisonText(f.comparison)}`);
       L.push(`    inputs: ${f.inputs.map((i) => `${i.name} (${i.status})`).join(', ')}`);
     }

@@ -124,6 +124,11 @@ export class Node {
   readonly seq: number;
   /** The name asked for when it was taken at creation (passes rename once it is free). */
   requestedName: string | null = null;
+  /**
+   * Set by the ONNX reader when the file gave the node no name: its position in the file's node
+   * list (from 0). The IR still names it after its op (`Conv_3`), but messages say `#12 (Conv)`.
+   */
+  unnamedIndex: number | null = null;
   private _inputs: (Value | null)[] = [];
 
   constructor(graph: Graph, op: string, name: string, attrs: Attrs, seq: number, domain = '') {
@@ -137,15 +142,25 @@ export class Node {
 
   get inputs(): readonly (Value | null)[] { return this._inputs; }
 
+  /** How messages name the node: its name, or `#12 (Conv)` for a file's unnamed node. */
+  get label(): string {
+    return this.unnamedIndex === null ? this.name : `#${this.unnamedIndex} (${this.op})`;
+  }
+
+  /** `name (Op)`, or `#12 (Op)` for a file's unnamed node. */
+  get described(): string {
+    return this.unnamedIndex === null ? `${this.name} (${this.op})` : this.label;
+  }
+
   /** Input `i`, which must be present. */
   input(i: number): Value {
     const v = this._inputs[i];
-    if (!v) throw new Error(`${this.op} node ${this.name} has no input ${i}`);
+    if (!v) throw new Error(`node ${this.described} has no input ${i}`);
     return v;
   }
 
   get output(): Value {
-    if (this.outputs.length !== 1) throw new Error(`${this.op} node ${this.name} has ${this.outputs.length} outputs`);
+    if (this.outputs.length !== 1) throw new Error(`node ${this.described} has ${this.outputs.length} outputs`);
     return this.outputs[0]!;
   }
 
@@ -165,29 +180,29 @@ export class Node {
 
   attrInt(name: string, dflt?: number): number {
     const a = this.attrs[name];
-    if (!a) { if (dflt === undefined) throw new Error(`${this.op} ${this.name}: missing attribute ${name}`); return dflt; }
-    if (a.kind !== 'int') throw new Error(`${this.op} ${this.name}: attribute ${name} is ${a.kind}, not int`);
+    if (!a) { if (dflt === undefined) throw new Error(`${this.described}: missing attribute ${name}`); return dflt; }
+    if (a.kind !== 'int') throw new Error(`${this.described}: attribute ${name} is ${a.kind}, not int`);
     return a.value;
   }
 
   attrInts(name: string, dflt?: readonly number[]): readonly number[] {
     const a = this.attrs[name];
-    if (!a) { if (dflt === undefined) throw new Error(`${this.op} ${this.name}: missing attribute ${name}`); return dflt; }
-    if (a.kind !== 'ints') throw new Error(`${this.op} ${this.name}: attribute ${name} is ${a.kind}, not ints`);
+    if (!a) { if (dflt === undefined) throw new Error(`${this.described}: missing attribute ${name}`); return dflt; }
+    if (a.kind !== 'ints') throw new Error(`${this.described}: attribute ${name} is ${a.kind}, not ints`);
     return a.value;
   }
 
   attrFloat(name: string, dflt?: number): number {
     const a = this.attrs[name];
-    if (!a) { if (dflt === undefined) throw new Error(`${this.op} ${this.name}: missing attribute ${name}`); return dflt; }
-    if (a.kind !== 'float') throw new Error(`${this.op} ${this.name}: attribute ${name} is ${a.kind}, not float`);
+    if (!a) { if (dflt === undefined) throw new Error(`${this.described}: missing attribute ${name}`); return dflt; }
+    if (a.kind !== 'float') throw new Error(`${this.described}: attribute ${name} is ${a.kind}, not float`);
     return a.value;
   }
 
   attrString(name: string, dflt?: string): string {
     const a = this.attrs[name];
-    if (!a) { if (dflt === undefined) throw new Error(`${this.op} ${this.name}: missing attribute ${name}`); return dflt; }
-    if (a.kind !== 'string') throw new Error(`${this.op} ${this.name}: attribute ${name} is ${a.kind}, not string`);
+    if (!a) { if (dflt === undefined) throw new Error(`${this.described}: missing attribute ${name}`); return dflt; }
+    if (a.kind !== 'string') throw new Error(`${this.described}: attribute ${name} is ${a.kind}, not string`);
     return a.value;
   }
 }
@@ -286,7 +301,7 @@ export class Graph {
   removeNode(node: Node, force = false): void {
     if (!force) {
       for (const o of node.outputs) {
-        if (o.uses.size > 0 || o.isGraphOutput) throw new Error(`cannot remove ${node.op} ${node.name}: output ${o.name} is still used`);
+        if (o.uses.size > 0 || o.isGraphOutput) throw new Error(`cannot remove ${node.described}: output ${o.name} is still used`);
       }
     }
     node._setInputs([]);

@@ -66,7 +66,7 @@ export function runRules(g: Graph, rules: readonly Rule<any>[], o: RunOptions = 
       if (!g.nodes.has(node)) continue;
       for (const rule of byOp.get(node.op) ?? []) {
         const m = rule.match(node);
-        if (isFail(m)) { o.explain?.set(`${rule.name}: ${node.name}`, m.failed); continue; }
+        if (isFail(m)) { o.explain?.set(`${rule.name}: ${node.label}`, m.failed); continue; }
         applyRewrite(g, node, rule, m, stats);
         o.onRewrite?.(rule.name, g);
         fired = true;

@@ -23,8 +23,9 @@ import { asNumbers, compareTensors, type OutputComparison, type Tolerance, uncom
 import { readSignature, type Signature } from './inputs.js';
 import { type Matching, matchInterfaces } from './match.js';
 
-export interface NamedOp { name: string; op: string }
-export interface NodeChange { name: string; op: string; changes: string[] }
+/** A node by name; a file's unnamed node as `#12 (Conv)` with its position in the file's node list. */
+export interface NamedOp { name: string; op: string; unnamedIndex?: number }
+export interface NodeChange extends NamedOp { changes: string[] }
 export interface InitInfo { name: string; dtype: string; shape: number[] }
 export interface InitChange { name: string; changes: string[]; maxAbsDiff: number | null; differing: number | null; count: number }
 export interface IoChange { name: string; a: string; b: string }
@@ -106,18 +107,20 @@ function ioDiff(xs: readonly Value[], ys: readonly Value[]): StructuralDiff['inp
   };
 }
 
+const named = (n: Node): NamedOp => (n.unnamedIndex === null ? { name: n.name, op: n.op } : { name: n.label, op: n.op, unnamedIndex: n.unnamedIndex });
+
 export function structuralDiff(a: Graph, b: Graph, opsets: { a: number; b: number }): StructuralDiff {
   const na = new Map([...a.nodes].map((n) => [n.name, n])), nb = new Map([...b.nodes].map((n) => [n.name, n]));
   const nodes: StructuralDiff['nodes'] = {
-    added: [...b.nodes].filter((n) => !na.has(n.name)).map((n) => ({ name: n.name, op: n.op })),
-    removed: [...a.nodes].filter((n) => !nb.has(n.name)).map((n) => ({ name: n.name, op: n.op })),
+    added: [...b.nodes].filter((n) => !na.has(n.name)).map(named),
+    removed: [...a.nodes].filter((n) => !nb.has(n.name)).map(named),
     changed: [],
   };
   for (const x of a.nodes) {
     const y = nb.get(x.name);
     if (!y) continue;
     const c = nodeChanges(x, y);
-    if (c.length) nodes.changed.push({ name: x.name, op: y.op, changes: c });
+    if (c.length) nodes.changed.push({ ...named(x), op: y.op, changes: c });
   }
   const info = (v: Value): InitInfo => ({ name: v.name, dtype: v.dtype, shape: [...v.constant!.shape] });
   const initializers: StructuralDiff['initializers'] = {
@@ -147,8 +150,10 @@ export function structuralDiff(a: Graph, b: Graph, opsets: { a: number; b: numbe
 }
 
 export interface Divergence {
+  /** The node's name, or `#12 (Conv)` for a file's unnamed node (then with `unnamedIndex`). */
   node: string;
   op: string;
+  unnamedIndex?: number;
   output: string;
   comparison: OutputComparison;
   /** Inputs of the node: compared and within tolerance, a changed or b-only initializer, or not comparable. */
@@ -278,7 +283,7 @@ async function bisect(a: Side, b: Side, m: Matching, o: DiffOptions, changedInit
           : x.isConstant ? (changedInits.has(x.name) ? 'initializer changed' as const : a.graph.initializers.has(x.name) ? 'constant' as const : 'only in b' as const)
             : x.isGraphInput ? 'graph input' as const : 'not compared' as const,
       }));
-      return { compared: values.length, runs, first: { node: n.name, op: n.op, output: v.name, comparison: c, inputs } };
+      return { compared: values.length, runs, first: { node: n.label, op: n.op, ...(n.unnamedIndex === null ? {} : { unnamedIndex: n.unnamedIndex }), output: v.name, comparison: c, inputs } };
     }
   }
   return { compared: values.length, runs, first: null };
