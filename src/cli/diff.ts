@@ -9,6 +9,7 @@
  * inputs differ, or a run fails — and, with --strict, when there is any structural difference;
  * 2 on a usage mistake.
  */
+import { printable } from '../printable.js';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, type BackendName, BackendPool, isBackendName } from '../runtime/backend.js';
 import { fmt, type OutputComparison } from '../verify/compare.js';
@@ -95,7 +96,7 @@ export function formatDiff(r: DiffReport, limit: number): string {
       L.push(`    inputs: ${f.inputs.map((i) => `${i.name} (${i.status})`).join(', ')}`);
     }
   }
-  return `${L.join('\n')}\n`;
+  return `${L.map(printable).join('\n')}\n`; // names from the files: control and bidi characters escaped
 }
 
 export function registerDiff(program: Command, io: Io, setCode: (c: number) => void): void {

@@ -9,10 +9,10 @@ import { KnownValues, nameUnknownDims, unknownLike } from './known.js';
 import { BYTES_PER_ELEMENT, type DType, dtypeFromOnnx, Tensor } from '../graph/tensor.js';
 import { onnx, type OnnxNs, toBigInt, toNum } from './proto.js';
 
-/** Names from a file may hold any bytes: control characters are escaped so a message stays one line. */
-export function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+import { printable } from '../printable.js';
+
+/** Names from a file may hold any bytes: control and bidi characters are escaped (src/printable.ts). */
+export { printable };
 
 export class OnnxParseError extends Error {
   constructor(message: string) { super(printable(message)); }
