@@ -14,7 +14,7 @@ import { detectCheckpointForm, formKeys } from './weights/forms.js';
 import { resolveNumClasses } from './weights/head.js';
 import { parameters } from './weights/load.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
-import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
+import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external-data.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
 import { contribAttention, contribMha } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';

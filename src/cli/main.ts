@@ -10,6 +10,10 @@ import { OpsetError } from '../onnx/legalize.js';
 import { EXIT, oneLine, UsageError } from './errors.js';
 import { COMMANDS } from './commands.js';
 import { printable, terminalSafe } from '../printable.js';
+import { setPlatform } from '../platform/index.js';
+import { NODE_PLATFORM } from '../platform/node.js';
+
+setPlatform(NODE_PLATFORM);
 
 export interface Io {
   out: (s: string) => void;

@@ -3,10 +3,10 @@
  * checkpoint), choose the state dict (`--checkpoint-key`), remap an official layout to timm names
  * (`--checkpoint-layout`, default: detected from the keys), and say in one line what was done.
  */
-import { getModel } from '../builders/registry.js';
+import { basename } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
-import { describeCheckpoint, readCheckpoint } from '../weights/checkpoint.js';
-import { type LayoutChoice, remapCheckpoint } from '../weights/layouts.js';
+import { type Checkpoint, readCheckpoint } from '../library.js';
+import type { LayoutChoice } from '../weights/layouts.js';
 import { UsageError } from './errors.js';
 import { readInput } from './files.js';
 
@@ -18,15 +18,13 @@ export function parseCheckpointLayout(v: string): LayoutChoice {
 }
 
 /** The checkpoint's tensors under timm's names, and a summary line; undefined without --weights. */
-export function loadWeights(model: string, f: WeightFlags): { tensors: Map<string, Tensor>; summary: string } | undefined {
+export function loadWeights(model: string, f: WeightFlags): (Checkpoint & { tensors: Map<string, Tensor> }) | undefined {
   if (!f.weights) {
     if (f.checkpointKey !== undefined) throw new UsageError('--checkpoint-key needs --weights');
     if (f.checkpointLayout !== undefined) throw new UsageError('--checkpoint-layout needs --weights');
     return undefined;
   }
-  const what = `weights file ${f.weights}`;
-  const c = readCheckpoint(readInput(f.weights, 'weights file'), what, { key: f.checkpointKey });
-  const r = remapCheckpoint(getModel(model), c.tensors, f.checkpointLayout ?? 'auto', what);
-  const summary = describeCheckpoint(c) + (r.layout ? `, official ${r.layout} layout → timm names` : '');
-  return { tensors: r.tensors, summary };
+  // messages name the path; the file's metadata and reports its base name
+  const c = readCheckpoint(readInput(f.weights, 'weights file'), { name: f.weights, key: f.checkpointKey, layout: f.checkpointLayout ?? 'auto', model });
+  return { ...c, name: basename(f.weights) };
 }

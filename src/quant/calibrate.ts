@@ -9,11 +9,12 @@
  *               the last kept bin) and its 128-level quantization Q (TensorRT's calibrator);
  *               range as for percentile
  *
- * percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
+ * The graph runs on the host's reference runtime (platform/: onnxruntime-node CPU in Node,
+ * onnxruntime-web WASM in a page). percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
  */
 import type { Graph, Value } from '../graph/ir.js';
 import { serialize } from '../onnx/serialize.js';
-import { createSession, runSession } from '../runtime/ort.js';
+import { platform } from '../platform/index.js';
 import type { Samples } from './data.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
@@ -59,12 +60,12 @@ export async function calibrate(g: Graph, opset: number, values: readonly Value[
     for (const v of chunk) if (!g.outputs.includes(v)) g.outputs.push(v);
     let model: Uint8Array;
     try { model = serialize(g, { opset }); } finally { g.outputs.length = before; }
-    const session = await createSession(model, { disableOptimizations: true });
+    const session = await platform().openSession(model);
     try {
       for (let pass = 0; pass < passes; pass++) {
         onProgress?.(`calibration: ${names.length} tensors, part ${ci + 1} of ${chunks.length}, pass ${pass + 1} of ${passes}`);
         for (let i = 0; i < samples.data.length; i++) {
-          const out = await runSession(session, feedFor(g, samples, i), names);
+          const out = await session.run(feedFor(g, samples, i), names);
           for (const n of names) {
             const a = acc.get(n)!, d = out[n]!.data as Float32Array;
             if (pass === 0) {

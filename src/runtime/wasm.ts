@@ -3,7 +3,7 @@
  * that runs are reproducible and no worker threads outlive the run.
  */
 import { type Backend, BackendUnavailableError, firstLine, type Outputs } from './backend.js';
-import { fromOrtOutputs, type HostTensor, type TensorCtor, toOrtFeeds } from './ort.js';
+import { fromOrtOutputs, type HostTensor, type TensorCtor, toOrtFeeds } from './tensors.js';
 import { checkProbe, probeFeeds, probeModel } from './probe.js';
 
 type OrtWeb = typeof import('onnxruntime-web');
