@@ -3,7 +3,8 @@
  * (com.microsoft.Attention), the int8 file (QDQ, com.microsoft.MultiHeadAttention score path) and
  * onnxruntime's own optimized rewrite of the int8 file (QLinearConv, QGemm, MultiHeadAttention, its
  * output dims unknown) all give the same total. The oracle is the standard-op file, whose score-path
- * MatMuls the plain MatMul rule counts, and onnxruntime's rewrite, which vitx did not write. Plus
+ * MatMuls the plain MatMul rule counts, and onnxruntime's rewrite, which vitx did not write (and
+ * the int8 file reports the float file's parameters, not only its float scales). Plus
  * hand-computed small cases for every contrib / quantized form the registry counts.
  */
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { ROOT, tempDir, vitx } from '../helpers/cli.js';
 const CALIBRATION = join(ROOT, 'fixtures', 'images', 'calibration');
 let dir: string;
 
-interface Counted { macs: number; macsByOp: Record<string, number>; ops: Record<string, number> }
+interface Counted { macs: number; macsByOp: Record<string, number>; ops: Record<string, number>; params: number }
 
 function macsOf(file: string): Counted {
   const r = vitx(['inspect', file, '--json']);
@@ -60,6 +61,10 @@ describe('MACs are the same in every form of a model', () => {
     const rewrittenAway = ortFile.ops['ConvTranspose'] ? 0 : float.macsByOp['ConvTranspose'] ?? 0;
     const want = float.macs - rewrittenAway;
     expect([ortFile.macs, int8.macs, rewritten.macs]).toEqual([want, want, want]);
+    // parameters likewise: the int8 weights and biases count, their scales and zero points do not
+    // (the float source of the int8 file is the --target ort form: its GELU is one node, whose
+    // decomposed form's scalar constants the plain file counts as initializers)
+    expect(int8.params).toBe(ortFile.params);
   }, 240_000);
 
   it('mobilevit_xxs int8 counts its attention: 407.36 M as the README table says, not 329 M', () => {
