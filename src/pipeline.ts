@@ -8,6 +8,7 @@ import type { Graph } from './graph/ir.js';
 import type { Tensor } from './graph/tensor.js';
 import { legalize } from './onnx/legalize.js';
 import { optimize, type OptimizeReport, type Pass } from './passes/index.js';
+import { removeDeadCode } from './passes/dce.js';
 import { serialize } from './onnx/serialize.js';
 import { detectCheckpointForm, formKeys } from './weights/forms.js';
 import { resolveNumClasses } from './weights/head.js';
@@ -201,6 +202,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.target) g.metadata.set('vitx.target', target.name);
   const t2 = performance.now();
   legalize(g, opset);
+  removeDeadCode(g); // whatever the passes above left unread (the writer would drop it too): the stats see the written graph
   const findings = lintFor(g, target, opset);
   const ext = o.externalData ?? 'auto';
   const external = ext === true || (ext === 'auto' && initializerBytes(g) > (o.externalAbove ?? AUTO_EXTERNAL_ABOVE))

@@ -9,10 +9,11 @@
  * inputs differ, or a run fails — and, with --strict, when there is any structural difference;
  * 2 on a usage mistake.
  */
+import { printable } from '../printable.js';
 import type { Command } from 'commander';
 import { BACKEND_NAMES, type BackendName, BackendPool, isBackendName } from '../runtime/backend.js';
 import { fmt, type OutputComparison } from '../verify/compare.js';
-import { diffModels, type DiffReport } from '../verify/diff.js';
+import { diffModels, type DiffReport, type NamedOp } from '../verify/diff.js';
 import { EXIT, UsageError } from './errors.js';
 import { externalDataFiles, readModelBytes, selfContainedModel } from '../onnx/external.js';
 import { checkOutputs, writeAtomic } from './files.js';
@@ -42,10 +43,14 @@ function listed<T>(items: readonly T[], limit: number, line: (x: T) => string): 
 }
 
 function comparisonText(c: OutputComparison): string {
+  if (!c.pass && c.problem && c.count === 0) return `FAIL  (${c.problem})`; // nothing was compared: no statistics to show
   const head = `${c.pass ? 'pass' : 'FAIL'}  max|Δ| ${fmt(c.abs.max)}  mean|Δ| ${fmt(c.abs.mean)}  max rel ${fmt(c.rel.max)}  needs atol ${fmt(c.needsAtol)}`;
   if (c.problem) return `${head}  (${c.problem})`;
   return c.pass ? head : `${head}  (${c.failing} of ${c.count} elements beyond tolerance)`;
 }
+
+/** `name (Op)`; a file's unnamed node is already `#12 (Op)`. */
+const nodeText = (n: NamedOp) => (n.unnamedIndex === undefined ? `${n.name} (${n.op})` : n.name);
 
 export function formatDiff(r: DiffReport, limit: number): string {
   const s = r.structure;
@@ -72,9 +77,9 @@ export function formatDiff(r: DiffReport, limit: number): string {
     L.push(...listed(s.initializers.changed, limit, (c) => `initializer ${c.name} changed: ${c.maxAbsDiff === null ? c.changes.join(', ') : `max |Δ| ${fmt(c.maxAbsDiff)} (${c.differing} of ${c.count} elements)`}`));
     L.push(...listed(s.initializers.removed, limit, (i) => `initializer ${i.name} ${i.dtype}[${i.shape.join(',')}] only in a`));
     L.push(...listed(s.initializers.added, limit, (i) => `initializer ${i.name} ${i.dtype}[${i.shape.join(',')}] only in b`));
-    L.push(...listed(s.nodes.changed, limit, (c) => `node ${c.name} (${c.op}): ${c.changes.join('; ')}`));
-    L.push(...listed(s.nodes.removed, limit, (n) => `node ${n.name} (${n.op}) only in a`));
-    L.push(...listed(s.nodes.added, limit, (n) => `node ${n.name} (${n.op}) only in b`));
+    L.push(...listed(s.nodes.changed, limit, (c) => `node ${nodeText(c)}: ${c.changes.join('; ')}`));
+    L.push(...listed(s.nodes.removed, limit, (n) => `node ${nodeText(n)} only in a`));
+    L.push(...listed(s.nodes.added, limit, (n) => `node ${nodeText(n)} only in b`));
   }
   const n = r.numeric;
   L.push(`  numeric    ${n.backend}, seed ${n.seed}, |b−a| ≤ ${fmt(n.tolerance.atol)} + ${fmt(n.tolerance.rtol)}·|a|${n.error ? `: ${n.error}` : ''}`);
@@ -86,12 +91,12 @@ export function formatDiff(r: DiffReport, limit: number): string {
     else if (!b.first) L.push(`  bisect     none of the ${b.compared} values both files compute diverges`);
     else {
       const f = b.first;
-      L.push(`  bisect     first diverging node: ${f.node} (${f.op}), output ${f.output} (${b.compared} common values, ${b.runs} runs)`);
+      L.push(`  bisect     first diverging node: ${nodeText({ name: f.node, op: f.op, unnamedIndex: f.unnamedIndex })}, output ${f.output} (${b.compared} common values, ${b.runs} runs)`);
       L.push(`    ${comparisonText(f.comparison)}`);
       L.push(`    inputs: ${f.inputs.map((i) => `${i.name} (${i.status})`).join(', ')}`);
     }
   }
-  return `${L.join('\n')}\n`;
+  return `${L.map(printable).join('\n')}\n`; // names from the files: control and bidi characters escaped
 }
 
 export function registerDiff(program: Command, io: Io, setCode: (c: number) => void): void {

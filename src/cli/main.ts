@@ -9,6 +9,7 @@ import { FeatureIndexError, SizeError, UnknownModelError } from '../builders/reg
 import { OpsetError } from '../onnx/legalize.js';
 import { EXIT, oneLine, UsageError } from './errors.js';
 import { COMMANDS } from './commands.js';
+import { printable, terminalSafe } from '../printable.js';
 import { setPlatform } from '../platform/index.js';
 import { NODE_PLATFORM } from '../platform/node.js';
 
@@ -20,9 +21,10 @@ export interface Io {
   isTTY: boolean;
 }
 
+/** Nothing reaches the terminal with a raw C1 control or bidi override (names from files: src/printable.ts). */
 export const processIo: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
+  out: (s) => process.stdout.write(terminalSafe(s)),
+  err: (s) => process.stderr.write(terminalSafe(s)),
   isTTY: Boolean(process.stderr.isTTY),
 };
 
@@ -53,7 +55,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return EXIT.usage;
     }
     if (process.env['VITX_DEBUG'] === '1') io.err(`${(e as Error).stack}\n`);
-    io.err(`vitx: error: ${isInternal(e) ? internalMessage(running.command, running.operands, e) : oneLine(e)}\n`);
+    // every error is one line whoever threw it: names from files escaped (control and bidi characters)
+    io.err(`vitx: error: ${printable(isInternal(e) ? internalMessage(running.command, running.operands, e) : oneLine(e))}\n`);
     const usage = e instanceof UsageError || e instanceof UnknownModelError || e instanceof SizeError || e instanceof OpsetError || e instanceof FeatureIndexError;
     return usage ? EXIT.usage : EXIT.failure;
   }

@@ -3,6 +3,7 @@
  * with a reference (see verify/verify.ts). Exit 0 only when every backend passes for every target;
  * 1 on a mismatch, an unavailable backend or a bad input file; 2 on a usage mistake.
  */
+import { printable } from '../printable.js';
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { resolveModelName } from '../builders/pretrained.js';
@@ -100,7 +101,7 @@ export function formatReport(r: VerifyReport): string {
   lines.push(r.pass
     ? `verify ${r.target}: PASS on ${passed.join(', ')}`
     : `verify ${r.target}: FAIL on ${failed.join(', ')}${passed.length ? `; pass on ${passed.join(', ')}` : ''}`);
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`; // names from the files: control and bidi characters escaped
 }
 
 function progress(io: Io): ((e: VerifyProgress) => void) | undefined {

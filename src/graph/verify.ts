@@ -24,15 +24,15 @@ export function verifyGraph(g: Graph): void {
     nodeNames.add(n.name);
     n.inputs.forEach((v, i) => {
       if (!v) return;
-      if (!defined.has(v)) problems.push(`${n.name} input ${i} (${v.name}) is not defined before it`);
-      if (![...v.uses].some((u) => u.node === n && u.slot === i)) problems.push(`${v.name} does not record its use by ${n.name}[${i}]`);
+      if (!defined.has(v)) problems.push(`${n.label} input ${i} (${v.name}) is not defined before it`);
+      if (![...v.uses].some((u) => u.node === n && u.slot === i)) problems.push(`${v.name} does not record its use by ${n.label}[${i}]`);
     });
     for (const o of n.outputs) {
       if (o.producer !== n) problems.push(`${o.name} has the wrong producer`);
       if (names.has(o.name)) problems.push(`duplicate name ${o.name}`);
       names.add(o.name);
       defined.add(o);
-      for (const u of o.uses) if (u.node.inputs[u.slot] !== o) problems.push(`${o.name} lists a stale use by ${u.node.name}`);
+      for (const u of o.uses) if (u.node.inputs[u.slot] !== o) problems.push(`${o.name} lists a stale use by ${u.node.label}`);
     }
     if (Object.hasOwn(INFER, n.op) && !n.domain) {
       try {
@@ -41,10 +41,10 @@ export function verifyGraph(g: Graph): void {
           const o = n.outputs[i];
           if (!o) return;
           const ok = t.dtype === o.dtype && t.shape.length === o.shape.length && t.shape.every((d, j) => sameDim(d, o.shape[j]!));
-          if (!ok) problems.push(`${n.name}: output ${o.name} is ${o.dtype}${shapeToString(o.shape)} but inference gives ${t.dtype}${shapeToString(t.shape)}`);
+          if (!ok) problems.push(`${n.label}: output ${o.name} is ${o.dtype}${shapeToString(o.shape)} but inference gives ${t.dtype}${shapeToString(t.shape)}`);
         });
       } catch (e) {
-        problems.push(`${n.name} (${n.op}): ${(e as Error).message}`);
+        problems.push(`${n.described}: ${(e as Error).message}`);
       }
     }
   }

@@ -1,4 +1,5 @@
 /** Plain-text form of an inspect report (one fact per line; lint findings one per line). */
+import { printable } from '../printable.js';
 import { formatFinding } from '../targets/index.js';
 import type { InspectReport, ValueSummary } from './index.js';
 
@@ -44,5 +45,5 @@ export function formatReport(r: InspectReport): string {
     lines.push(`lint     ${r.target}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${r.findings.length === 0 ? ', clean' : ''}`);
     for (const f of r.findings) lines.push(`  ${formatFinding(f)}`);
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`; // names from the file: control and bidi characters escaped
 }

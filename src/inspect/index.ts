@@ -2,7 +2,7 @@
  * `inspect`: what an ONNX graph contains and whether a target will take it — parameters, MACs,
  * op histogram, largest tensor rank, dynamic dimensions, and the target's lint findings.
  */
-import type { Graph } from '../graph/ir.js';
+import type { Graph, Value } from '../graph/ir.js';
 import { getTarget, lintFor, type Finding } from '../targets/index.js';
 import { allValues } from '../targets/lint.js';
 import { countMacs } from './macs.js';
@@ -16,7 +16,11 @@ export interface InspectReport {
   metadata: Record<string, string>;
   inputs: ValueSummary[];
   outputs: ValueSummary[];
-  /** Elements of all floating-point initializers. */
+  /**
+   * Parameters: elements of the floating-point initializers, and in a quantized (QDQ) file of the
+   * integer weights and biases a DequantizeLinear reads — not the scales and zero points — so an
+   * int8 file reports the parameters of the float model it was quantized from.
+   */
   params: number;
   /** Bytes of all initializers. */
   weightBytes: number;
@@ -34,6 +38,24 @@ export interface InspectReport {
   unknownDims: number;
   target: string | null;
   findings: Finding[];
+}
+
+/** See InspectReport.params. */
+function paramCount(g: Graph): number {
+  const quantization = new Set<Value>(); // scales and zero points of QuantizeLinear / DequantizeLinear
+  const quantized = new Set<Value>(); // integer tensors a DequantizeLinear turns into weights or biases
+  for (const n of g.nodes) {
+    if (n.domain || (n.op !== 'QuantizeLinear' && n.op !== 'DequantizeLinear')) continue;
+    for (const v of n.inputs.slice(1)) if (v) quantization.add(v);
+    const x = n.inputs[0];
+    if (n.op === 'DequantizeLinear' && x?.isConstant) quantized.add(x);
+  }
+  let count = 0;
+  for (const v of g.initializers.values()) {
+    if (quantization.has(v)) continue;
+    if (v.dtype.startsWith('float') || v.dtype === 'bfloat16' || quantized.has(v)) count += v.constant!.size;
+  }
+  return count;
 }
 
 export function inspectGraph(g: Graph, o: { opset: number; producer?: string; target?: string }): InspectReport {
@@ -62,7 +84,7 @@ export function inspectGraph(g: Graph, o: { opset: number; producer?: string; ta
     metadata: Object.fromEntries([...g.metadata].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
     inputs: g.inputs.map(summary),
     outputs: g.outputs.map(summary),
-    params: g.paramCount(),
+    params: paramCount(g),
     weightBytes,
     macs: macs.total,
     macsByOp: Object.fromEntries(macs.byOp),

@@ -9,10 +9,10 @@ import { KnownValues, nameUnknownDims, unknownLike } from './known.js';
 import { BYTES_PER_ELEMENT, type DType, dtypeFromOnnx, Tensor } from '../graph/tensor.js';
 import { onnx, type OnnxNs, toBigInt, toNum } from './proto.js';
 
-/** Names from a file may hold any bytes: control characters are escaped so a message stays one line. */
-export function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+import { printable } from '../printable.js';
+
+/** Names from a file may hold any bytes: control and bidi characters are escaped (src/printable.ts). */
+export { printable };
 
 export class OnnxParseError extends Error {
   constructor(message: string) { super(printable(message)); }
@@ -117,7 +117,7 @@ export function tensorFromProto(t: OnnxNs.ITensorProto, resolve?: ExternalResolv
 
 function attrFromProto(a: OnnxNs.IAttributeProto, node: string, resolve?: ExternalResolver): Attr {
   const A = onnx.AttributeProto.AttributeType;
-  const what = `node ${node} attribute ${a.name ?? ''}`;
+  const what = `${node} attribute ${a.name ?? ''}`;
   switch (a.type) {
     case A.INT: return attr.int(toNum(a.i ?? 0));
     case A.INTS: return attr.ints((a.ints ?? []).map(toNum));
@@ -182,17 +182,19 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     if (!t) throw new OnnxParseError(`graph input ${vi.name} has no tensor type`);
     within(`graph input ${vi.name}`, () => g.addInput(vi.name!, t));
   }
-  for (const np of gp.node ?? []) {
+  for (const [index, np] of (gp.node ?? []).entries()) {
     const op = np.opType ?? '';
-    const label = `node ${np.name || op}`;
+    // a node without a name is named by its position and op: `node #12 (Conv)`
+    const label = np.name ? `node ${np.name}` : `node #${index} (${op})`;
+    const labelOp = np.name ? `${label} (${op})` : label;
     const inputs: (Value | null)[] = (np.input ?? []).map((name) => {
       if (!name) return null;
       const v = g.value(name);
-      if (!v) throw new OnnxParseError(`node ${np.name ?? op} reads ${name}, which is not defined before it`);
+      if (!v) throw new OnnxParseError(`${label} reads ${name}, which is not defined before it`);
       return v;
     });
     const attrs: Record<string, Attr> = {};
-    for (const a of np.attribute ?? []) attrs[a.name ?? ''] = attrFromProto(a, np.name || op, resolve);
+    for (const a of np.attribute ?? []) attrs[a.name ?? ''] = attrFromProto(a, label, resolve);
     const outNames = np.output ?? [];
     const declared = outNames.map((n) => types.get(n) ?? null);
     let outTypes = declared;
@@ -206,23 +208,23 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     } else if (Object.hasOwn(INFER, op)) {
       // Inference from the inputs (with values known at read time: Constant nodes, shape chains) fills
       // values the file gives no type, and must agree with those it does.
-      const inferred = within(`${label} (${op})`, () => {
+      const inferred = within(labelOp, () => {
         try {
           return inferTypes(op, inputs.map((v) => ({ type: v?.type ?? null, constant: v ? known.valueOf(v) : null })), attrs);
         } catch (e) {
           // inference that cannot relate two of the file's unnamed dims (placeholders meeting in a
           // broadcast) leaves the types the file declares for every output standing
           if (e instanceof ShapeError && declared.every((d) => d !== null) && inputs.some((v) => v?.type.shape.some((d) => typeof d === 'string' && unnamed.has(d)))) return null;
-          if (e instanceof ShapeError) throw new OnnxParseError(`${label} (${op}): ${e.message}`);
+          if (e instanceof ShapeError) throw new OnnxParseError(`${labelOp}: ${e.message}`);
           if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
           // a shape rule that met inputs it does not expect (e.g. a rank it assumes): say so, not the JS text
-          throw new OnnxParseError(`${label} (${op}): its inputs (${inputs.map((v) => (v ? typeText(v.type) : 'none')).join(', ')}) do not fit ${op}'s shape rule`);
+          throw new OnnxParseError(`${labelOp}: its inputs (${inputs.map((v) => (v ? typeText(v.type) : 'none')).join(', ')}) do not fit ${op}'s shape rule`);
         }
       });
       if (inferred) outTypes = declared.map((t, i) => {
         const u = nameUnknownDims(inferred[i], outNames[i] ?? '');
-        if (!u) throw new OnnxParseError(`${label} (${op}): output ${outNames[i]} has no type (the op gives ${inferred.length} outputs)`);
-        if (t && !agrees(t, u)) throw new OnnxParseError(`${label} (${op}): the file types output ${outNames[i]} as ${typeText(t)} but its inputs give ${typeText(u)}`);
+        if (!u) throw new OnnxParseError(`${labelOp}: output ${outNames[i]} has no type (the op gives ${inferred.length} outputs)`);
+        if (t && !agrees(t, u)) throw new OnnxParseError(`${labelOp}: the file types output ${outNames[i]} as ${typeText(t)} but its inputs give ${typeText(u)}`);
         return t ? merged(t, u) : u;
       });
     } else if (declared.some((t) => t === null)) {
@@ -230,6 +232,7 @@ export function parseModelProto(m: OnnxNs.ModelProto, resolve?: ExternalResolver
     }
     for (const n of outNames) if (n && g.value(n)) throw new OnnxParseError(`value ${n} is defined twice`);
     const node = within(label, () => g.addNode(op, inputs, outTypes as ValueType[], { name: np.name || op, attrs, outputNames: outNames, domain: np.domain ?? '' }));
+    if (!np.name) node.unnamedIndex = index;
     known.add(node);
   }
   for (const vi of gp.output ?? []) {

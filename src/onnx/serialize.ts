@@ -2,7 +2,7 @@
  * IR → ONNX ModelProto bytes.
  *
  * Deterministic by construction: nodes in topological order (ties by creation order), initializers
- * in order of first use, value_info in node order, metadata sorted by key, raw little-endian tensor data.
+ * in order of first use (unread ones are not written), value_info in node order, metadata sorted by key, raw little-endian tensor data.
  * Same graph in, same bytes out.
  */
 import { isUnknown } from '../graph/ops/infer-util.js';
@@ -67,6 +67,15 @@ function attrProto(name: string, a: Attr): OnnxNs.IAttributeProto {
   }
 }
 
+/**
+ * Initializers in order of first use, without those nothing reads: every file vitx writes (export,
+ * quantize, io-wrap, the copies verify and diff run) is free of dead initializers, whichever pass left
+ * one behind (onnxruntime warns about each on load, and they cost file size).
+ */
+function liveInitializers(g: Graph): Value[] {
+  return g.initializersInUseOrder().filter((v) => v.uses.size > 0 || v.isGraphOutput);
+}
+
 export function toModelProto(g: Graph, o: SerializeOptions): OnnxNs.ModelProto {
   g.topoSort();
   const nodes = [...g.nodes];
@@ -88,7 +97,7 @@ export function toModelProto(g: Graph, o: SerializeOptions): OnnxNs.ModelProto {
       output: n.outputs.map((v) => v.name),
       attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
     })),
-    initializer: g.initializersInUseOrder().map((v) => tensorProto(v.name, v.constant!, o.externalData)),
+    initializer: liveInitializers(g).map((v) => tensorProto(v.name, v.constant!, o.externalData)),
     input: g.inputs.map((v) => ({ name: v.name, type: typeProto(v) })),
     output: g.outputs.map((v) => ({ name: v.name, type: typeProto(v) })),
     valueInfo,

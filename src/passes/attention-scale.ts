@@ -60,9 +60,9 @@ function traceQuery(q: Value): Path | string {
     }
     const rank = node.input(0).shape.length;
     const splitAxis = (node.attrInt('axis', 0) + rank) % rank;
-    if (axis !== splitAxis) return `Split ${node.name} is not along the Linear's feature axis`;
+    if (axis !== splitAxis) return `Split ${node.label} is not along the Linear's feature axis`;
     const sizes = splitSizes(node, splitAxis);
-    if (!sizes) return `Split ${node.name} has no static sizes`;
+    if (!sizes) return `Split ${node.label} has no static sizes`;
     lo += sizes.slice(0, index).reduce((a, b) => a + b, 0);
     hi = lo + sizes[index]!;
   }

@@ -245,11 +245,11 @@ function explicitPlan(chain: readonly Node[], input: Value, out: Value): Step[] 
   let map: Int32Array = iota(), shape = inS;
   for (const n of chain) {
     const o = item(n.output.shape);
-    if (!o) return `${n.op} ${n.name} moves the symbolic batch`;
+    if (!o) return `${n.op} ${n.label} moves the symbolic batch`;
     if (n.op === 'Transpose') {
       let perm = n.attrInts('perm', [...n.input(0).shape.keys()].reverse());
       if (batch !== null) {
-        if (perm[0] !== 0) return `${n.op} ${n.name} moves the symbolic batch`;
+        if (perm[0] !== 0) return `${n.op} ${n.label} moves the symbolic batch`;
         perm = perm.slice(1).map((p) => p - 1);
       }
       map = transposeMap(map, shape, perm);
@@ -274,7 +274,7 @@ function follow(chain: readonly Node[], shape: Shape): { atoms: Atoms; why: stri
     let why: string | null = null;
     if (n.op === 'Transpose') atoms.transpose(n.attrInts('perm', [...n.input(0).shape.keys()].reverse()));
     else if (n.op !== 'Identity') why = atoms.reshape(n.output.shape);
-    if (why) return { atoms, why: `${n.op} ${n.name}: ${why}`, done };
+    if (why) return { atoms, why: `${n.op} ${n.label}: ${why}`, done };
     done++;
   }
   return { atoms, why: null, done };
@@ -287,7 +287,7 @@ export const cancelLayout: Rule<CancelLayout> = {
     const out = tail.outputs[0]!;
     if (tail.outputs.length !== 1) return fail('more than one output');
     const next = out.hasSingleUse() ? [...out.uses][0]!.node : null;
-    if (next && CHAIN_OPS.has(next.op) && next.outputs.length === 1) return fail(`not the end of the layout chain (${next.op} ${next.name} follows)`);
+    if (next && CHAIN_OPS.has(next.op) && next.outputs.length === 1) return fail(`not the end of the layout chain (${next.op} ${next.label} follows)`);
     const chain = [tail];
     let input = tail.input(0);
     while (input.producer && CHAIN_OPS.has(input.producer.op) && input.producer.outputs.length === 1 && input.hasSingleUse()) {

@@ -92,7 +92,7 @@ function traceBranch(x: Value, layout: 'q' | 'k' | 'v'): Branch | string {
   }
   const lin = linearAt(cur);
   if (typeof lin === 'string') return lin;
-  if (lin.node.op !== 'MatMul') return `${lin.node.name} is a Gemm`;
+  if (lin.node.op !== 'MatMul') return `${lin.node.label} is a Gemm`;
   if (!isStatic(cur) || cur.shape.length !== 3) return `Linear output ${cur.name} is not a static [S, N, F]`;
   const [S, N, F] = dims(cur);
   if (S! * N! * F! > MAX_TRACE) return `Linear output ${cur.name} is too large to trace`;
@@ -106,7 +106,7 @@ function traceBranch(x: Value, layout: 'q' | 'k' | 'v'): Branch | string {
       const start = sizes.slice(0, index).reduce((a, b) => a + b, 0);
       t = evaluate('Slice', [t, Tensor.i64([start]), Tensor.i64([start + sizes[index]!]), Tensor.i64([axis])], {})?.[0] ?? null;
     } else t = evaluate(node.op, [t, ...consts], node.attrs)?.[0] ?? null;
-    if (!t) return `${node.name} could not be traced`;
+    if (!t) return `${node.label} could not be traced`;
   }
   // t[s, h, a, b]: (a, b) = (n, j) for q and v, (j, n) for k
   const [ts, H, A, B] = t.shape as number[];

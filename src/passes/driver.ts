@@ -66,7 +66,7 @@ export function runRules(g: Graph, rules: readonly Rule<any>[], o: RunOptions = 
       if (!g.nodes.has(node)) continue;
       for (const rule of byOp.get(node.op) ?? []) {
         const m = rule.match(node);
-        if (isFail(m)) { o.explain?.set(`${rule.name}: ${node.name}`, m.failed); continue; }
+        if (isFail(m)) { o.explain?.set(`${rule.name}: ${node.label}`, m.failed); continue; }
         applyRewrite(g, node, rule, m, stats);
         o.onRewrite?.(rule.name, g);
         fired = true;
@@ -88,7 +88,9 @@ function applyRewrite(g: Graph, node: Node, rule: Rule<any>, m: unknown, stats: 
   const seeds = [...r.replace.map(([o]) => o), ...created.flatMap((n) => n.inputs)];
   const folded = foldNodes(g, created);
   stats.folded += folded.count;
-  stats.removed += removeDeadFrom(g, seeds);
+  // a folded tensor another created node folded on from (W → Transpose → Reshape: the Transpose's
+  // result) has lost its last use too, and is no input the seeds above could name
+  stats.removed += removeDeadFrom(g, [...seeds, ...folded.map.values()]);
   // Replacement tensors inherit the names of the tensors they replace (so optimized and
   // unoptimized graphs can be compared by name); nodes get the names they asked for.
   r.replace.forEach(([, v], i) => {

@@ -31,7 +31,7 @@ export function foldNode(g: Graph, n: Node): Value[] | null {
     const o = n.outputs[i];
     // a symbolic dimension of the replaced value may become any number; a static one must match
     if (!o || t.dtype !== o.dtype || t.shape.length !== o.shape.length || t.shape.some((d, j) => typeof o.shape[j] === 'number' && !sameDim(d, o.shape[j]!))) {
-      throw new FoldMismatchError(`folding ${n.op} ${n.name} gave ${t.dtype}${shapeToString(t.shape)} for ${o ? `${o.name}: ${o.dtype}${shapeToString(o.shape)}` : `output ${i}, which it does not have`}`);
+      throw new FoldMismatchError(`folding ${n.op} ${n.label} gave ${t.dtype}${shapeToString(t.shape)} for ${o ? `${o.name}: ${o.dtype}${shapeToString(o.shape)}` : `output ${i}, which it does not have`}`);
     }
   });
   const names = n.outputs.map((o) => o.name);

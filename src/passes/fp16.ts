@@ -140,7 +140,7 @@ export function toFloat16(g: Graph, o: Fp16Options = {}): Fp16Stats {
   const outputsBefore = g.outputs.map((v) => isFloat(v.dtype));
 
   for (const n of [...g.nodes]) {
-    if (n.domain) throw new Fp16Error(`node ${n.name} is in domain ${n.domain}, which the fp16 pass does not know`);
+    if (n.domain) throw new Fp16Error(`node ${n.described} is in domain ${n.domain}, which the fp16 pass does not know`);
     const floatOut = n.outputs.some((v) => isFloat(v.dtype));
     if (!floatOut && n.op !== 'Cast') continue; // Shape, ArgMax …: any input type
     const half = computesHalf(n, keep);

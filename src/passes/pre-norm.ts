@@ -86,7 +86,7 @@ function absorbs(n: Node, v: Value, axis: number): string | null {
       if (!ownedConstant(n.input(1), n) || (n.inputs[2] && !ownedConstant(n.inputs[2], n))) return 'Gemm weights are not constants owned by it';
       return null;
     }
-    default: return `${n.op} ${n.name} neither carries the channel axis nor absorbs it`;
+    default: return `${n.op} ${n.label} neither carries the channel axis nor absorbs it`;
   }
 }
 
@@ -100,7 +100,7 @@ function findAbsorbers(out: Value, c: number): Absorber[] | Fail {
     if (v.isGraphOutput) return fail(`${v.name} is a graph output`);
     for (const u of v.uses) {
       const n = u.node;
-      if (seen.has(n)) return fail(`${n.name} reads the normalized tensor twice`);
+      if (seen.has(n)) return fail(`${n.label} reads the normalized tensor twice`);
       seen.add(n);
       const next = u.slot === 0 ? carry(n, axis, c) : null;
       if (next !== null && next >= 0) { stack.push([n.outputs[0]!, next]); continue; }

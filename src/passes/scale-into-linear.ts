@@ -68,7 +68,7 @@ export const scaleIntoLinear: Rule<ScaleIntoLinear> = {
     let axis = y.shape.length - 1;
     for (const n of layout) {
       const next = carry(n, axis, lin.features);
-      if (next === null || next < 0) return fail(`${n.op} ${n.name} does not keep the output features as one axis`);
+      if (next === null || next < 0) return fail(`${n.op} ${n.label} does not keep the output features as one axis`);
       axis = next;
     }
     const [gAxis, gDim] = varying[0]!;

@@ -35,7 +35,7 @@ export function allValues(g: Graph): Value[] {
 /** Values of rank above `max` (one finding per producing node or graph value). */
 export function checkRank(g: Graph, max: number, severity: Severity = 'error'): Finding[] {
   return allValues(g).filter((v) => v.shape.length > max).map((v) => ({
-    severity, rule: 'max-rank', node: v.producer?.name ?? v.name,
+    severity, rule: 'max-rank', node: v.producer?.label ?? v.name,
     message: `${v.name} has rank ${v.shape.length} ${shapeToString(v.shape)}; the target allows at most ${max}`,
   }));
 }
@@ -44,8 +44,8 @@ export function checkRank(g: Graph, max: number, severity: Severity = 'error'): 
 export function checkOps(g: Graph, supported: ReadonlySet<string>, severity: Severity, what: string): Finding[] {
   const out: Finding[] = [];
   for (const n of g.nodes) {
-    if (n.domain) out.push({ severity, rule: 'unsupported-op', node: n.name, message: `${n.domain}::${n.op} is not a standard ONNX op; ${what}` });
-    else if (!supported.has(n.op)) out.push({ severity, rule: 'unsupported-op', node: n.name, message: `${n.op} ${what}` });
+    if (n.domain) out.push({ severity, rule: 'unsupported-op', node: n.label, message: `${n.domain}::${n.op} is not a standard ONNX op; ${what}` });
+    else if (!supported.has(n.op)) out.push({ severity, rule: 'unsupported-op', node: n.label, message: `${n.op} ${what}` });
   }
   return out;
 }
@@ -68,7 +68,7 @@ export function checkDynamic(g: Graph, batchSeverity: Severity, otherSeverity: S
 /** Ops that compute shapes at run time. */
 export function checkShapeOps(g: Graph, severity: Severity, why: string): Finding[] {
   return [...g.nodes].filter((n) => n.op === 'Shape' || n.op === 'Size').map((n) => ({
-    severity, rule: 'runtime-shape', node: n.name, message: `${n.op} computes a shape at run time; ${why}`,
+    severity, rule: 'runtime-shape', node: n.label, message: `${n.op} computes a shape at run time; ${why}`,
   }));
 }
 
@@ -82,7 +82,7 @@ export function checkConstantOperands(g: Graph, severity: Severity, why: string)
   for (const n of g.nodes) {
     for (const slot of (Object.hasOwn(SHAPE_OPERANDS, n.op) ? SHAPE_OPERANDS[n.op] : undefined) ?? []) {
       const v = n.inputs[slot];
-      if (v && !v.constant) out.push({ severity, rule: 'computed-operand', node: n.name, message: `${n.op} input ${slot} (${v.name}) is computed, not an initializer; ${why}` });
+      if (v && !v.constant) out.push({ severity, rule: 'computed-operand', node: n.label, message: `${n.op} input ${slot} (${v.name}) is computed, not an initializer; ${why}` });
     }
   }
   return out;
@@ -95,7 +95,7 @@ export function checkDtypes(g: Graph, allowed: ReadonlySet<string>, severity: Se
   for (const v of allValues(g)) {
     if (allowed.has(v.dtype) || seen.has(v.dtype)) continue;
     seen.add(v.dtype);
-    out.push({ severity, rule: 'dtype', node: v.producer?.name ?? v.name, message: `${v.name} is ${v.dtype}; ${why}` });
+    out.push({ severity, rule: 'dtype', node: v.producer?.label ?? v.name, message: `${v.name} is ${v.dtype}; ${why}` });
   }
   return out;
 }

@@ -22,7 +22,7 @@ export const tensorrt: TargetProfile = {
     ];
     if (ctx.opset < 17) {
       for (const n of decomposedLayerNorms(g)) {
-        out.push({ severity: 'error', rule: 'layernorm-opset', node: n.name, message: `LayerNormalization decomposed for opset ${ctx.opset}; TensorRT keeps fp16 LayerNorm statistics in float32 only for the opset-17 op (export with --opset 17)` });
+        out.push({ severity: 'error', rule: 'layernorm-opset', node: n.label, message: `LayerNormalization decomposed for opset ${ctx.opset}; TensorRT keeps fp16 LayerNorm statistics in float32 only for the opset-17 op (export with --opset 17)` });
       }
     }
     return out;

@@ -157,9 +157,25 @@ export function compareTensors(name: string, got: HostTensor | undefined, expect
   return c;
 }
 
-/** Compares every output of the reference (by name) with the candidate's. */
+/** An output only one side has (`problem` says which): nothing to compare it with, so it fails. */
+export function uncompared(name: string, got: HostTensor | undefined, problem = 'not in the reference: nothing to compare it with'): OutputComparison {
+  const inf: ErrorStats = { max: Infinity, mean: Infinity, median: Infinity };
+  return {
+    name, dims: got ? [...got.dims] : [], expectedDims: [], pass: false, problem,
+    count: 0, failing: 0, abs: inf, rel: inf, worst: null, needsAtol: Infinity, needsRtol: Infinity,
+    nonFinite: { got: got ? countNonFinite(asNumbers(got)) : { nan: 0, inf: 0 }, expected: { nan: 0, inf: 0 } },
+  };
+}
+
+/**
+ * Compares every output of the reference (by name) with the candidate's; a candidate output the
+ * reference lacks is a failed comparison too, so that "every comparison passed" means every
+ * output was checked. (An empty list compares nothing: callers treat it as a failure.)
+ */
 export function compareOutputs(got: Readonly<Record<string, HostTensor>>, expected: Readonly<Record<string, HostTensor>>, tol: Tolerance): OutputComparison[] {
-  return Object.keys(expected).map((name) => compareTensors(name, Object.hasOwn(got, name) ? got[name] : undefined, expected[name]!, tol));
+  const compared = Object.keys(expected).map((name) => compareTensors(name, Object.hasOwn(got, name) ? got[name] : undefined, expected[name]!, tol));
+  const extra = Object.keys(got).filter((name) => !Object.hasOwn(expected, name)).map((name) => uncompared(name, got[name]!));
+  return [...compared, ...extra];
 }
 
 /** Short number for reports: 3 significant digits, exponent form for small/large values. */

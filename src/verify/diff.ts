@@ -18,13 +18,14 @@ import { shapeToString } from '../graph/shapes.js';
 import type { Tensor } from '../graph/tensor.js';
 import { OnnxParseError, parseOnnx } from '../onnx/parse.js';
 import { serialize } from '../onnx/serialize.js';
-import { type Backend, firstLine } from '../runtime/backend.js';
-import { asNumbers, compareOutputs, compareTensors, type OutputComparison, type Tolerance } from './compare.js';
+import { type Backend, firstLine, type Outputs } from '../runtime/backend.js';
+import { asNumbers, compareTensors, type OutputComparison, type Tolerance, uncompared } from './compare.js';
 import { readSignature, type Signature } from './inputs.js';
 import { type Matching, matchInterfaces } from './match.js';
 
-export interface NamedOp { name: string; op: string }
-export interface NodeChange { name: string; op: string; changes: string[] }
+/** A node by name; a file's unnamed node as `#12 (Conv)` with its position in the file's node list. */
+export interface NamedOp { name: string; op: string; unnamedIndex?: number }
+export interface NodeChange extends NamedOp { changes: string[] }
 export interface InitInfo { name: string; dtype: string; shape: number[] }
 export interface InitChange { name: string; changes: string[]; maxAbsDiff: number | null; differing: number | null; count: number }
 export interface IoChange { name: string; a: string; b: string }
@@ -106,18 +107,20 @@ function ioDiff(xs: readonly Value[], ys: readonly Value[]): StructuralDiff['inp
   };
 }
 
+const named = (n: Node): NamedOp => (n.unnamedIndex === null ? { name: n.name, op: n.op } : { name: n.label, op: n.op, unnamedIndex: n.unnamedIndex });
+
 export function structuralDiff(a: Graph, b: Graph, opsets: { a: number; b: number }): StructuralDiff {
   const na = new Map([...a.nodes].map((n) => [n.name, n])), nb = new Map([...b.nodes].map((n) => [n.name, n]));
   const nodes: StructuralDiff['nodes'] = {
-    added: [...b.nodes].filter((n) => !na.has(n.name)).map((n) => ({ name: n.name, op: n.op })),
-    removed: [...a.nodes].filter((n) => !nb.has(n.name)).map((n) => ({ name: n.name, op: n.op })),
+    added: [...b.nodes].filter((n) => !na.has(n.name)).map(named),
+    removed: [...a.nodes].filter((n) => !nb.has(n.name)).map(named),
     changed: [],
   };
   for (const x of a.nodes) {
     const y = nb.get(x.name);
     if (!y) continue;
     const c = nodeChanges(x, y);
-    if (c.length) nodes.changed.push({ name: x.name, op: y.op, changes: c });
+    if (c.length) nodes.changed.push({ ...named(x), op: y.op, changes: c });
   }
   const info = (v: Value): InitInfo => ({ name: v.name, dtype: v.dtype, shape: [...v.constant!.shape] });
   const initializers: StructuralDiff['initializers'] = {
@@ -147,8 +150,10 @@ export function structuralDiff(a: Graph, b: Graph, opsets: { a: number; b: numbe
 }
 
 export interface Divergence {
+  /** The node's name, or `#12 (Conv)` for a file's unnamed node (then with `unnamedIndex`). */
   node: string;
   op: string;
+  unnamedIndex?: number;
   output: string;
   comparison: OutputComparison;
   /** Inputs of the node: compared and within tolerance, a changed or b-only initializer, or not comparable. */
@@ -278,10 +283,25 @@ async function bisect(a: Side, b: Side, m: Matching, o: DiffOptions, changedInit
           : x.isConstant ? (changedInits.has(x.name) ? 'initializer changed' as const : a.graph.initializers.has(x.name) ? 'constant' as const : 'only in b' as const)
             : x.isGraphInput ? 'graph input' as const : 'not compared' as const,
       }));
-      return { compared: values.length, runs, first: { node: n.name, op: n.op, output: v.name, comparison: c, inputs } };
+      return { compared: values.length, runs, first: { node: n.label, op: n.op, ...(n.unnamedIndex === null ? {} : { unnamedIndex: n.unnamedIndex }), output: v.name, comparison: c, inputs } };
     }
   }
   return { compared: values.length, runs, first: null };
+}
+
+/**
+ * Every output of both files: each matched pair compared (b's under a's name; an output a run did not
+ * return fails as missing), then each output of one file only, as a failed comparison naming the file.
+ */
+function compareAll(sa: Signature, sb: Signature, pairs: readonly [string, string][], ra: Outputs, rb: Outputs, tol: Tolerance): OutputComparison[] {
+  const got = (r: Outputs, k: string) => (Object.hasOwn(r, k) ? r[k] : undefined);
+  const out = pairs.map(([x, y]) => {
+    const a = got(ra, x), b = got(rb, y);
+    return a ? compareTensors(x, b, a, tol) : uncompared(x, b, 'missing from a\'s run');
+  });
+  for (const s of sa.outputs) if (!pairs.some(([x]) => x === s.name)) out.push(uncompared(s.name, got(ra, s.name), 'only in a: nothing to compare it with'));
+  for (const s of sb.outputs) if (!pairs.some(([, y]) => y === s.name)) out.push(uncompared(s.name, got(rb, s.name), 'only in b: nothing to compare it with'));
+  return out;
 }
 
 export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { path: string; bytes: Uint8Array }, o: DiffOptions): Promise<DiffReport> {
@@ -299,13 +319,11 @@ export async function diffModels(a: { path: string; bytes: Uint8Array }, b: { pa
       o.onProgress?.(`running both files on ${o.backend.name}`);
       const ra = await o.backend.run(A.bytes, matched.feedsA);
       const rb0 = await o.backend.run(B.bytes, matched.feedsB);
-      // b's outputs under the names of the a outputs they are compared with
-      const rb = Object.fromEntries(matched.outputs.filter(([, y]) => rb0[y]).map(([x, y]) => [x, rb0[y]!]));
-      const common = Object.fromEntries(matched.outputs.filter(([x]) => ra[x]).map(([x]) => [x, ra[x]!]));
-      numeric.outputs = compareOutputs(rb, common, o.tolerance);
-      const onlyOne = [...A.sig.outputs.filter((s) => !matched.outputs.some(([x]) => x === s.name)), ...B.sig.outputs.filter((s) => !matched.outputs.some(([, y]) => y === s.name))].map((s) => s.name);
+      numeric.outputs = compareAll(A.sig, B.sig, matched.outputs, ra, rb0, o.tolerance);
+      const onlyOne = numeric.outputs.filter((c) => c.problem?.startsWith('only in ')).map((c) => c.name);
       if (onlyOne.length) numeric.error = `outputs in only one file: ${onlyOne.join(', ')}`;
-      numeric.pass = !numeric.error && numeric.outputs.every((c) => c.pass);
+      // a pass means every output of both files was compared: none only in one file, none missing from a run
+      numeric.pass = !numeric.error && numeric.outputs.length > 0 && numeric.outputs.every((c) => c.pass);
     } catch (e) {
       numeric.error = firstLine(e);
     }

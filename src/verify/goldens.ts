@@ -13,6 +13,7 @@ import { floatToBf16, floatToHalf, Tensor } from '../graph/tensor.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { readSafetensors, writeSafetensors } from '../weights/safetensors.js';
 import { asNumbers } from './compare.js';
+import { printable } from '../printable.js';
 
 export const GOLDENS_FORMAT = 'vitx-outputs-1';
 
@@ -23,8 +24,8 @@ export interface Goldens {
 }
 
 export class GoldensError extends Error {
-  /** Control characters (from names in the file) are escaped: the message stays one line. */
-  constructor(message: string) { super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)); }
+  /** Control and bidi characters (from names in the file) are escaped: the message stays one line. */
+  constructor(message: string) { super(printable(message)); }
 }
 
 export type GoldensFormat = 'json' | 'safetensors';

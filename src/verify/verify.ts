@@ -102,6 +102,19 @@ function inFile<T>(path: string, f: () => T): T {
 /** The reference's run failed or its outputs do not fit the candidate. */
 export class VerifyError extends Error {}
 
+/**
+ * The reference must have exactly the model's outputs (by name): one only the reference has cannot
+ * be compared (e.g. a features / embeddings / N-class file against flags that build another head),
+ * and one only the model has would go unchecked — a pass must mean every output was compared.
+ */
+export function checkSameOutputs(sig: Signature, reference: Outputs): void {
+  const model = sig.outputs.map((s) => s.name), ref = Object.keys(reference);
+  const onlyRef = ref.filter((k) => !model.includes(k)), onlyModel = model.filter((k) => !ref.includes(k));
+  if (onlyRef.length === 0 && onlyModel.length === 0) return;
+  const why = [onlyModel.length && `${onlyModel.join(', ')} not in the reference`, onlyRef.length && `${onlyRef.join(', ')} not in the model`].filter(Boolean);
+  throw new VerifyError(`the reference's outputs (${ref.join(', ') || 'none'}) are not the model's outputs (${model.join(', ')}): ${why.join('; ')}`);
+}
+
 interface Prepared { name: string; candidate: Uint8Array; candidateText: string; reference: Uint8Array | null; referenceText: string }
 
 function prepare(target: VerifyTarget, o: VerifyOptions): Prepared {
@@ -153,12 +166,7 @@ export async function verify(target: VerifyTarget, o: VerifyOptions): Promise<Ve
     const feeds = inputsFor(sig, o, p.name);
     o.onProgress?.({ phase: 'reference', target: p.name, what: 'computing reference outputs' });
     const ref = await referenceOutputs(p, feeds, pool, o);
-    // every reference output must be one of the model's (e.g. a features / embeddings / N-class file
-    // against flags that build another head): otherwise there is nothing to compare it with
-    const missing = Object.keys(ref.outputs).filter((k) => !sig.outputs.some((s) => s.name === k));
-    if (missing.length > 0) {
-      throw new VerifyError(`the reference's outputs (${Object.keys(ref.outputs).join(', ')}) are not all outputs of the model (${sig.outputs.map((s) => s.name).join(', ')}): ${missing.join(', ')} missing`);
-    }
+    checkSameOutputs(sig, ref.outputs);
     for (const out of sig.outputs) {
       const r = ref.outputs[out.name];
       const fixed = out.shape.every((d) => typeof d === 'number');
@@ -176,7 +184,7 @@ export async function verify(target: VerifyTarget, o: VerifyOptions): Promise<Ve
         try {
           const got = await backend.run(p.candidate, feeds);
           const outputs = compareOutputs(got, ref.outputs, o.tolerance);
-          result = { backend: name, status: outputs.every((c) => c.pass) ? 'pass' : 'fail', description: backend.description, ms: 0, outputs };
+          result = { backend: name, status: outputs.length > 0 && outputs.every((c) => c.pass) ? 'pass' : 'fail', description: backend.description, ms: 0, outputs };
         } catch (e) {
           result = { backend: name, status: 'error', description: backend.description, error: firstLine(e), ms: 0, outputs: [] };
         }

@@ -7,10 +7,11 @@
  * overlap, and byte counts that disagree with dtype × shape.
  */
 import { type DType, Tensor } from '../graph/tensor.js';
+import { printable } from '../printable.js';
 
 export class SafetensorsError extends Error {
   /** Control characters (from names in the file) are escaped: the message stays one line. */
-  constructor(message: string) { super(message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)); }
+  constructor(message: string) { super(printable(message)); }
 }
 
 const ST_DTYPES: Record<string, DType> = {

@@ -13,6 +13,7 @@ import { onnx } from '../../src/onnx/proto.js';
 import { loadOrt } from '../../src/runtime/ort.js';
 import { webGpuEnvProbed } from '../../src/runtime/node.js';
 import { tempDir, vitx } from '../helpers/cli.js';
+import { needs } from '../helpers/prerequisites.js';
 import { tinyVisionOnnx } from '../helpers/tiny-model.js';
 
 const EPS = ['cpu', 'wasm', 'webgpu', 'browser-wasm', 'browser-webgpu'] as const;
@@ -46,7 +47,8 @@ beforeAll(() => {
 });
 
 describe('vitx bench --profile', () => {
-  it('every backend: node types and nodes of onnxruntime\'s optimized graph, positive times within the runs\' wall time; --json', async () => {
+  it('every backend: node types and nodes of onnxruntime\'s optimized graph, positive times within the runs\' wall time; --json', async (ctx) => {
+    needs(ctx, 'chromium'); // webgpu on SwiftShader, browser-wasm, browser-webgpu
     const json = join(dir, 'p.json');
     const r = vitx(['bench', model, '--ep', EPS.join(','), '--runs', '3', '--warmup', '1', '--profile', '--json', json]);
     expect(r.code, r.stderr).toBe(0);

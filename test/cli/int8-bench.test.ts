@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onnx } from '../../src/onnx/proto.js';
 import { ROOT, tempDir, vitx } from '../helpers/cli.js';
+import { needs } from '../helpers/prerequisites.js';
 
 const CAL = join(ROOT, 'fixtures/images/calibration');
 const EVAL = join(ROOT, 'fixtures/images/evaluation');
@@ -135,7 +136,8 @@ describe('vitx bench', () => {
     }
   }, 120_000);
 
-  it('browser-wasm: onnxruntime-web in headless Chromium, timed in the page', () => {
+  it('browser-wasm: onnxruntime-web in headless Chromium, timed in the page', (ctx) => {
+    needs(ctx, 'chromium');
     const r = vitx(['bench', fp32, '--ep', 'browser-wasm', '--runs', '2', '--warmup', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^ {2}browser-wasm +\d+\.\d\d +\d+\.\d\d +\d+\.\d$/m);

@@ -60,11 +60,11 @@ describe('vitx verify --features / --num-classes', () => {
 
   it.each([
     ['other feature indices', () => ['-w', ft10, '--features', '1,2', '--reference', feat],
-      /the reference's outputs \(features\.2, features\.3\) are not all outputs of the model \(features\.1, features\.2\): features\.3 missing/],
+      /the reference's outputs \(features\.2, features\.3\) are not the model's outputs \(features\.1, features\.2\): features\.1 not in the reference; features\.3 not in the model/],
     ['the checkpoint\'s head instead of the embedding', () => ['-w', ft10, '--reference', emb],
-      /the reference's outputs \(embeddings\) are not all outputs of the model \(logits\): embeddings missing/],
+      /the reference's outputs \(embeddings\) are not the model's outputs \(logits\): logits not in the reference; embeddings not in the model/],
     ['another class count', () => ['--num-classes', '0', '--reference', exportFile('logits5.onnx', ['--num-classes', '5'])],
-      /the reference's outputs \(logits\) are not all outputs of the model \(embeddings\): logits missing/],
+      /the reference's outputs \(logits\) are not the model's outputs \(embeddings\): embeddings not in the reference; logits not in the model/],
   ] as const)('file and flags disagree (%s): one line, exit 1', (_what, args, msg) => {
     const r = verify([...args()]);
     expect(r.code, r.stdout + r.stderr).toBe(1);

@@ -15,6 +15,7 @@ import { listModels } from '../../src/builders/registry.js';
 import { BACKEND_NAMES } from '../../src/runtime/backend.js';
 import { writeGoldens } from '../../src/verify/goldens.js';
 import { tempDir, vitx } from '../helpers/cli.js';
+import { needs } from '../helpers/prerequisites.js';
 import { hasReference, loadReference, referenceSafetensors } from '../helpers/reference.js';
 
 /** One model per family: the named ones where registered, else the family's smallest with reference data. */
@@ -45,7 +46,8 @@ describe('vitx verify <model> against the PyTorch reference logits on all five b
   });
 
   for (const model of MODELS) {
-    it(model, () => {
+    it(model, (ctx) => {
+      needs(ctx, 'chromium'); // WebGPU on SwiftShader and the two browser backends
       const { expected } = loadReference(model);
       const weights = join(dir, `${model}.safetensors`);
       const goldens = join(dir, `${model}.logits.json`);

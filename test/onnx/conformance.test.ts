@@ -20,6 +20,7 @@ import { serialize } from '../../src/onnx/serialize.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { createSession, type HostTensor, runSession } from '../../src/runtime/ort.js';
 import { dataSets, listCases, type TestCase, TESTDATA } from '../helpers/onnx-testdata.js';
+import { needs } from '../helpers/prerequisites.js';
 
 const cases = listCases();
 
@@ -83,7 +84,8 @@ function numbers(t: Tensor): number[] {
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n').find((l) => l.trim()) ?? '';
 
 describe(`ONNX backend test data (${TESTDATA})`, () => {
-  it('every model parses or is refused in one line', () => {
+  it('every model parses or is refused in one line', (ctx) => {
+    needs(ctx, 'libonnx-testdata');
     expect(cases.length, 'libonnx-testdata is installed (scripts/setup.sh)').toBeGreaterThan(900);
     const refused = new Tally();
     const crashes: string[] = [];
@@ -102,7 +104,8 @@ describe(`ONNX backend test data (${TESTDATA})`, () => {
     expect(crashes).toEqual([]);
   });
 
-  it('parse → serialize → onnxruntime reproduces the expected outputs wherever onnxruntime runs the original', async () => {
+  it('parse → serialize → onnxruntime reproduces the expected outputs wherever onnxruntime runs the original', async (ctx) => {
+    needs(ctx, 'libonnx-testdata');
     const skipped = new Tally();
     const failures: string[] = [];
     let passed = 0;
@@ -135,7 +138,8 @@ describe(`ONNX backend test data (${TESTDATA})`, () => {
     expect(passed).toBeGreaterThan(600);
   });
 
-  it('the folding kernels reproduce the node tests of every op they claim', () => {
+  it('the folding kernels reproduce the node tests of every op they claim', (ctx) => {
+    needs(ctx, 'libonnx-testdata');
     const declined = new Tally();
     const failures: string[] = [];
     let folded = 0;

@@ -124,7 +124,8 @@ describe('external data', () => {
 
   it('a symlink inside the folder is fine', () => {
     symlinkSync(join(dir, 'm.onnx.data'), join(dir, 'alias.data'));
-    expect(readOnnxFile(crafted('alias.onnx', 'alias.data')).graph.initializers.size).toBe(graph().initializers.size);
+    // as many as the inline file holds (the writer leaves out the two that legalizing Pad left unread)
+    expect(readOnnxFile(crafted('alias.onnx', 'alias.data')).graph.initializers.size).toBe(parseOnnx(serialize(graph(), { opset: 17 })).graph.initializers.size);
   });
 
   it('exportModel switches to external data on its own above the limit (2 GB by default)', () => {

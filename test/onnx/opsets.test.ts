@@ -16,6 +16,7 @@ import { runOnnx } from '../../src/runtime/ort.js';
 import { everyOpGraph } from '../helpers/every-op.js';
 import { expectClose, seeded } from '../helpers/graphs.js';
 import { onnxCheck } from '../helpers/checker.js';
+import { needs } from '../helpers/prerequisites.js';
 
 const OPSETS = [...Array(MAX_OPSET - MIN_OPSET + 1).keys()].map((i) => MIN_OPSET + i);
 
@@ -68,7 +69,8 @@ describe('opsets 13…21 over every op vitx emits', () => {
     }
   });
 
-  it('pass the ONNX checker (opsets 13…17)', () => {
+  it('pass the ONNX checker (opsets 13…17)', (ctx) => {
+    needs(ctx, 'python3-onnx');
     for (const opset of [13, 14, 15, 16, 17]) expect(onnxCheck(write(opset, 'N').bytes)).toBe(`ok ${opset}`);
   });
 

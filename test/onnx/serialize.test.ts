@@ -9,6 +9,7 @@ import { serialize } from '../../src/onnx/serialize.js';
 import { runOnnx } from '../../src/runtime/ort.js';
 import { initDeterministic } from '../../src/weights/load.js';
 import { expectClose, seeded } from '../helpers/graphs.js';
+import { needs } from '../helpers/prerequisites.js';
 
 function model(batch: number | 'N' = 1) {
   const b = Builder.create('m');
@@ -73,7 +74,8 @@ describe('ONNX writer and reader', () => {
 });
 
 describe('ONNX checker', () => {
-  it('accepts what vitx writes at opsets 13 and 17 (checker version supports ≤ 17)', async () => {
+  it('accepts what vitx writes at opsets 13 and 17 (checker version supports ≤ 17)', async (ctx) => {
+    needs(ctx, 'python3-onnx');
     const { onnxCheck } = await import('../helpers/checker.js');
     for (const opset of [13, 17]) {
       const g = model('N');

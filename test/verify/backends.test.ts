@@ -8,6 +8,7 @@ import { BACKEND_NAMES, BackendPool, BackendUnavailableError, parseBackendList }
 import { packTensors, unpackTensors } from '../../src/runtime/pack.js';
 import { compareOutputs } from '../../src/verify/compare.js';
 import { seededInputs, readSignature } from '../../src/verify/inputs.js';
+import { needs } from '../helpers/prerequisites.js';
 import { tinyVisionOnnx } from '../helpers/tiny-model.js';
 
 const pool = new BackendPool();
@@ -24,7 +25,8 @@ describe('backends', () => {
   });
 
   for (const name of BACKEND_NAMES.filter((n) => n !== 'cpu')) {
-    it(`${name} agrees with cpu (atol 1e-5, rtol 1e-4)`, async () => {
+    it(`${name} agrees with cpu (atol 1e-5, rtol 1e-4)`, async (ctx) => {
+      if (name !== 'wasm') needs(ctx, 'chromium'); // WebGPU on SwiftShader, or the browser
       const backend = await pool.get(name);
       expect(backend.description).toMatch(name.startsWith('browser') ? /headless Chromium/ : name === 'wasm' ? /onnxruntime-web/ : /WebGPU/);
       const got = await backend.run(model, feeds);
