@@ -11,3 +11,16 @@ export function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split('\n')[0]!.trim();
 }
+
+const JS_ERRORS: readonly unknown[] = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+/** A JavaScript runtime error (not one of vitx's own): a bug, never the user's fault. */
+export function isInternal(e: unknown): boolean {
+  return !(e instanceof Error) || JS_ERRORS.includes(e.constructor);
+}
+
+/** "internal error in <command> on <file>: …": the last resort, so no raw JS error text stands alone. */
+export function internalMessage(command: string, operands: readonly string[], e: unknown): string {
+  const on = operands.length ? ` on ${operands.join(', ')}` : '';
+  return `internal error in ${command}${on}: ${oneLine(e)}; rerun with VITX_DEBUG=1 and report it`;
+}

@@ -3,10 +3,9 @@
  * checkpoint), choose the state dict (`--checkpoint-key`), remap an official layout to timm names
  * (`--checkpoint-layout`, default: detected from the keys), and say in one line what was done.
  */
-import { getModel } from '../builders/registry.js';
 import type { Tensor } from '../graph/tensor.js';
-import { describeCheckpoint, readCheckpoint } from '../weights/checkpoint.js';
-import { type LayoutChoice, remapCheckpoint } from '../weights/layouts.js';
+import type { LayoutChoice } from '../weights/layouts.js';
+import { openCheckpoint } from '../weights/open.js';
 import { UsageError } from './errors.js';
 import { readInput } from './files.js';
 
@@ -24,9 +23,5 @@ export function loadWeights(model: string, f: WeightFlags): { tensors: Map<strin
     if (f.checkpointLayout !== undefined) throw new UsageError('--checkpoint-layout needs --weights');
     return undefined;
   }
-  const what = `weights file ${f.weights}`;
-  const c = readCheckpoint(readInput(f.weights, 'weights file'), what, { key: f.checkpointKey });
-  const r = remapCheckpoint(getModel(model), c.tensors, f.checkpointLayout ?? 'auto', what);
-  const summary = describeCheckpoint(c) + (r.layout ? `, official ${r.layout} layout → timm names` : '');
-  return { tensors: r.tensors, summary };
+  return openCheckpoint(model, readInput(f.weights, 'weights file'), `weights file ${f.weights}`, { key: f.checkpointKey, layout: f.checkpointLayout });
 }
