@@ -10,10 +10,12 @@
  *               range as for percentile
  *
  * percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
+ * The graph runs on onnxruntime-web's WebAssembly build (session.ts: the same ranges, so the same
+ * int8 bytes, in Node and in the browser).
  */
 import type { Graph, Value } from '../graph/ir.js';
 import { serialize } from '../onnx/serialize.js';
-import { createSession, runSession } from '../runtime/ort.js';
+import { openCalibrationSession } from './session.js';
 import type { Samples } from './data.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
@@ -59,12 +61,12 @@ export async function calibrate(g: Graph, opset: number, values: readonly Value[
     for (const v of chunk) if (!g.outputs.includes(v)) g.outputs.push(v);
     let model: Uint8Array;
     try { model = serialize(g, { opset }); } finally { g.outputs.length = before; }
-    const session = await createSession(model, { disableOptimizations: true });
+    const session = await openCalibrationSession(model);
     try {
       for (let pass = 0; pass < passes; pass++) {
         onProgress?.(`calibration: ${names.length} tensors, part ${ci + 1} of ${chunks.length}, pass ${pass + 1} of ${passes}`);
         for (let i = 0; i < samples.data.length; i++) {
-          const out = await runSession(session, feedFor(g, samples, i), names);
+          const out = await session.run(feedFor(g, samples, i), names);
           for (const n of names) {
             const a = acc.get(n)!, d = out[n]!.data as Float32Array;
             if (pass === 0) {
