@@ -1,0 +1,90 @@
+/**
+ * Messages between the page and its worker. The page sends one request at a time per id; the
+ * worker answers with progress events and then exactly one `done` or `error`. Byte arrays travel
+ * as transferred ArrayBuffers (never copied); the exported file comes back as a Blob (passed by
+ * reference) so that the page can offer it for download without holding another copy.
+ */
+
+export interface DroppedFile { name: string; bytes: ArrayBuffer }
+
+/**
+ * `vitx export`'s flags as the user typed them (the worker parses them with the CLI's own parsers,
+ * src/cli/options.ts, so a bad value gets the CLI's message). Absent = the CLI's default.
+ */
+export interface ExportFlags {
+  numClasses?: string;
+  /** '' or 'all' = every feature map; '2,3,4' = those. */
+  features?: string;
+  size?: string;
+  batch?: string;
+  opset?: string;
+  dtype?: string;
+  io?: string;
+  target?: string;
+  /** false = --no-optimize; reparam false = --no-reparam. */
+  optimize?: boolean;
+  reparam?: boolean;
+  preprocess?: boolean;
+  inputLayout?: string;
+  postprocess?: string;
+  checkpointKey?: string;
+  checkpointLayout?: string;
+  calibrationMethod?: string;
+  force?: boolean;
+  externalData?: boolean;
+}
+
+export interface ExportRequest {
+  /** Architecture or pretrained tag. */
+  model: string;
+  checkpoint?: DroppedFile;
+  /** int8: calibration photos (JPEG/PNG), read in name order as a folder is. */
+  calibration?: DroppedFile[];
+  flags: ExportFlags;
+}
+
+export interface ExportDone {
+  fileName: string;
+  file: Blob;
+  /** The side file above 2 GB (or when asked for). */
+  data: { name: string; file: Blob } | null;
+  sha256: string;
+  summary: string;
+  inspect: InspectRow[];
+  inspectText: string;
+  /** What the graph takes and gives, for the classify panel. */
+  input: { name: string; dtype: string; shape: (number | string)[] };
+  outputs: string[];
+  /** The tag's labels apply (ImageNet-1k classes). */
+  in1k: boolean;
+  ms: number;
+}
+
+export interface InspectRow { key: string; value: string }
+
+export type Ep = 'wasm' | 'webgpu';
+
+export interface VerifyRow {
+  ep: Ep;
+  status: 'pass' | 'fail' | 'unavailable' | 'error';
+  detail: string;
+  outputs: { name: string; maxAbs: number; maxRel: number; argmax: string; pass: boolean }[];
+  ms: number;
+}
+export interface VerifyDone { reference: string; tolerance: string; rows: VerifyRow[] }
+
+export interface BenchRow { ep: Ep; status: 'ok' | 'unavailable' | 'error'; detail: string; p50: number; p90: number; runs: number }
+export interface BenchDone { rows: BenchRow[] }
+
+export interface ClassifyDone { top: { index: number; label: string | null; score: number }[]; ep: Ep; output: string }
+
+export type Request =
+  | { id: number; kind: 'export'; req: ExportRequest }
+  | { id: number; kind: 'verify'; eps: Ep[] }
+  | { id: number; kind: 'bench'; eps: Ep[]; runs: number; warmup: number }
+  | { id: number; kind: 'classify'; image: DroppedFile };
+
+export type Reply =
+  | { id: number; kind: 'progress'; stage: string; fraction: number }
+  | { id: number; kind: 'done'; result: unknown }
+  | { id: number; kind: 'error'; message: string };
