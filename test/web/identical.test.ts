@@ -1,0 +1,82 @@
+/**
+ * Same inputs, same bytes: for one model per family, float32 and float16, the file the web app's
+ * worker writes in headless Chromium, the file `vitx export` writes in Node, and the bytes the
+ * library's exportModel returns are identical; int8 too (the CLI and the worker calibrated on the
+ * same photos; mobileone_s0 int8 is covered through the page in app.test.ts). The worker is driven
+ * with the same flag strings the CLI gets.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../../src/builders/index.js';
+import { exportModel } from '../../src/pipeline.js';
+import { vitx } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/reference.js';
+import { sha256, startWebApp, type WebApp } from '../helpers/web.js';
+
+const FAMILIES = ['mobileone_s0', 'mobilevit_xxs', 'edgevit_xxs', 'fastvit_t8', 'maxvit_pico_rw_256', 'nextvit_small'];
+const PHOTOS = join(FIXTURES, 'images', 'calibration');
+
+let app: WebApp;
+let page: Page;
+let dir: string;
+
+/** Exports in the page's worker; returns the SHA-256 of the file (Web Crypto, in the worker) and its size. */
+async function exportInPage(model: string, flags: Record<string, string | boolean>, calibration: { name: string; b64: string }[] = []): Promise<{ sha256: string; size: number }> {
+  return page.evaluate(async ({ model, flags, calibration }) => {
+    const w = new Worker('/assets/worker.js', { type: 'module' });
+    try {
+      const files = calibration.map((f) => ({ name: f.name, bytes: Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0)).buffer }));
+      return await new Promise<{ sha256: string; size: number }>((resolve, reject) => {
+        w.onmessage = (ev) => {
+          const m = ev.data;
+          if (m.kind === 'done') resolve({ sha256: m.result.sha256, size: m.result.file.size });
+          else if (m.kind === 'error') reject(new Error(m.message));
+        };
+        w.postMessage({ id: 1, kind: 'export', req: { model, flags, calibration: files.length ? files : undefined } }, files.map((f) => f.bytes));
+      });
+    } finally {
+      w.terminate();
+    }
+  }, { model, flags, calibration });
+}
+
+function exportInNode(model: string, args: string[]): Uint8Array {
+  const out = join(dir, `${model}-${args.join('_').replace(/[^a-z0-9_]/gi, '')}.onnx`);
+  const r = vitx(['export', model, ...args, '-o', out]);
+  expect(r.code, r.stderr).toBe(0);
+  return new Uint8Array(readFileSync(out));
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vitx-same-bytes-'));
+  app = await startWebApp();
+  page = await app.open();
+});
+
+afterAll(async () => { await app?.close(); });
+
+describe('the browser, the library and the CLI write the same bytes', () => {
+  for (const model of FAMILIES) {
+    it(`${model}: fp32 and fp16`, async () => {
+      for (const dtype of ['fp32', 'fp16'] as const) {
+        const node = exportInNode(model, dtype === 'fp32' ? [] : ['--dtype', dtype]);
+        const lib = exportModel(model, dtype === 'fp32' ? {} : { dtype }).bytes;
+        expect(sha256(lib), `${model} ${dtype}: library`).toBe(sha256(node));
+        const web = await exportInPage(model, dtype === 'fp32' ? {} : { dtype });
+        expect(web.size).toBe(node.byteLength);
+        expect(web.sha256, `${model} ${dtype}: browser`).toBe(sha256(node));
+      }
+    });
+  }
+
+  it('mobilevit_xxs int8 (attention and Gemm rewrites) from the same calibration photos', async () => {
+    const node = exportInNode('mobilevit_xxs', ['--dtype', 'int8', '--calibration', PHOTOS, '--force']);
+    const photos = readdirSync(PHOTOS).map((f) => ({ name: f, b64: readFileSync(join(PHOTOS, f)).toString('base64') }));
+    const web = await exportInPage('mobilevit_xxs', { dtype: 'int8', force: true }, photos);
+    expect(web.sha256).toBe(sha256(node));
+  });
+});
