@@ -33,7 +33,7 @@ async function exportInPage(model: string, flags: Record<string, string | boolea
       return await new Promise<{ sha256: string; size: number }>((resolve, reject) => {
         w.onmessage = (ev) => {
           const m = ev.data;
-          if (m.kind === 'done') resolve({ sha256: m.result.sha256, size: m.result.file.size });
+          if (m.kind === 'done') resolve({ sha256: m.result.sha256, size: m.result.size });
           else if (m.kind === 'error') reject(new Error(m.message));
         };
         w.postMessage({ id: 1, kind: 'export', req: { model, flags, calibration: files.length ? files : undefined } }, files.map((f) => f.bytes));

@@ -43,6 +43,7 @@ export class WorkerClient {
     const add = (f: DroppedFile | undefined) => { if (f) transfer.push(f.bytes); };
     if (body.kind === 'export') { add(body.req.checkpoint); body.req.calibration?.forEach(add); }
     if (body.kind === 'classify') add(body.image);
+    if (body.kind === 'verify') add(body.checkpoint);
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, progress });
       this.start().postMessage({ ...body, id } as Request, transfer);

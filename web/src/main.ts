@@ -1,10 +1,10 @@
 /**
  * The page: picks a model, takes dropped files and options, and hands every heavy step to the
- * worker (client.ts). This thread only reads files, updates the DOM and makes download links,
+ * worker (client.ts). This thread only reads files, updates the DOM and saves downloads,
  * so it never blocks for long.
  */
 import { TaskError, WorkerClient } from './client.js';
-import type { BenchDone, ClassifyDone, DroppedFile, Ep, ExportDone, ExportFlags, VerifyDone } from './protocol.js';
+import type { BenchDone, ClassifyDone, DownloadDone, DroppedFile, Ep, ExportDone, ExportFlags, VerifyDone } from './protocol.js';
 import { $, bytes, count, h, input, select, show } from './ui/dom.js';
 import { dropZone, readDropped } from './ui/drop.js';
 import { type Catalog, entries, type Entry, modelPicker } from './ui/picker.js';
@@ -15,6 +15,8 @@ let weights: File | null = null;
 let calibration: File[] = [];
 let busy = false;
 let downloadUrls: string[] = [];
+/** The checkpoint of the last export (verify builds its reference from it). */
+let exportedWith: File | null = null;
 
 // ------------------------------------------------------------------ options → flags (as the CLI takes them)
 
@@ -124,21 +126,9 @@ function clearResult(): void {
 }
 
 function renderDone(d: ExportDone): void {
-  const a = $('download') as HTMLAnchorElement;
-  const url = URL.createObjectURL(d.file);
-  downloadUrls.push(url);
-  a.href = url;
-  a.download = d.fileName;
-  a.textContent = `Download ${d.fileName} (${bytes(d.file.size)})`;
-  const dd = $('download-data') as HTMLAnchorElement;
-  show(dd, d.data !== null);
-  if (d.data) {
-    const u = URL.createObjectURL(d.data.file);
-    downloadUrls.push(u);
-    dd.href = u;
-    dd.download = d.data.name;
-    dd.textContent = `Download ${d.data.name} (${bytes(d.data.file.size)})`;
-  }
+  $('download').textContent = `Download ${d.fileName} (${bytes(d.size)})`;
+  show($('download-data'), d.data !== null);
+  if (d.data) $('download-data').textContent = `Download ${d.data.name} (${bytes(d.data.size)})`;
   $('sha').textContent = d.sha256;
   $('summary').textContent = d.summary;
   $('inspect').replaceChildren(h('tbody', {}, ...d.inspect.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.key), h('td', {}, r.value)))));
@@ -164,6 +154,7 @@ async function runExport(): Promise<void> {
       calibration: f.dtype === 'int8' ? await Promise.all(calibration.map(readDropped)) : undefined,
     };
     const done = await client.call<ExportDone>({ kind: 'export', req }, setProgress);
+    exportedWith = weights;
     setProgress(`exported in ${(done.ms / 1000).toFixed(2)} s`, 1);
     renderDone(done);
   } catch (e) {
@@ -172,6 +163,23 @@ async function runExport(): Promise<void> {
     showError(errorText(e));
   } finally {
     setBusy(false);
+  }
+}
+
+/** Saves the file (and its data file): the worker hands it over as a Blob only now. */
+async function download(which: 'model' | 'data'): Promise<void> {
+  try {
+    const r = await client.call<DownloadDone>({ kind: 'download' });
+    const f = which === 'model' ? { name: r.name, file: r.file } : r.data;
+    if (!f) return;
+    const url = URL.createObjectURL(f.file);
+    downloadUrls.push(url);
+    const a = h('a', { href: url, download: f.name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    showError(errorText(e));
   }
 }
 
@@ -185,7 +193,9 @@ async function runVerify(): Promise<void> {
   showError(null);
   try {
     const eps: Ep[] = ['wasm', 'webgpu'];
-    const r = await client.call<VerifyDone>({ kind: 'verify', eps }, (s, f) => setProgress(`verify: ${s}`, f));
+    // the worker keeps no checkpoint after an export: the train-time reference reads it again
+    const checkpoint = exportedWith ? await readDropped(exportedWith) : undefined;
+    const r = await client.call<VerifyDone>({ kind: 'verify', eps, checkpoint }, (s, f) => setProgress(`verify: ${s}`, f));
     $('verify-ref').textContent = `reference: ${r.reference}; tolerance ${r.tolerance}`;
     const body = $('verify-table').querySelector('tbody')!;
     body.replaceChildren(...r.rows.flatMap((row) => {
@@ -317,6 +327,8 @@ async function start(): Promise<void> {
   $('weights-clear').addEventListener('click', () => setWeights(null));
   $('hub-button').addEventListener('click', () => void downloadPretrained());
   $('export-button').addEventListener('click', () => void runExport());
+  $('download').addEventListener('click', () => void download('model'));
+  $('download-data').addEventListener('click', () => void download('data'));
   $('verify-button').addEventListener('click', () => void runVerify());
   $('bench-button').addEventListener('click', () => void runBench());
   for (const el of document.querySelectorAll('#h-options ~ * input, #h-options ~ * select')) el.addEventListener('input', refreshOptions);

@@ -1,8 +1,8 @@
 /**
  * Messages between the page and its worker. The page sends one request at a time per id; the
  * worker answers with progress events and then exactly one `done` or `error`. Byte arrays travel
- * as transferred ArrayBuffers (never copied); the exported file comes back as a Blob (passed by
- * reference) so that the page can offer it for download without holding another copy.
+ * as transferred ArrayBuffers (never copied). The exported file stays in the worker; the page asks
+ * for it as a Blob when the user downloads it, so that an export holds one copy of it.
  */
 
 export interface DroppedFile { name: string; bytes: ArrayBuffer }
@@ -45,9 +45,10 @@ export interface ExportRequest {
 
 export interface ExportDone {
   fileName: string;
-  file: Blob;
+  /** Bytes of the .onnx file (it stays in the worker until downloaded: see DownloadDone). */
+  size: number;
   /** The side file above 2 GB (or when asked for). */
-  data: { name: string; file: Blob } | null;
+  data: { name: string; size: number } | null;
   sha256: string;
   summary: string;
   inspect: InspectRow[];
@@ -59,6 +60,9 @@ export interface ExportDone {
   in1k: boolean;
   ms: number;
 }
+
+/** The file as Blobs, made when the user asks for the download (so an export holds one copy). */
+export interface DownloadDone { name: string; file: Blob; data: { name: string; file: Blob } | null }
 
 export interface InspectRow { key: string; value: string }
 
@@ -80,7 +84,9 @@ export interface ClassifyDone { top: { index: number; label: string | null; scor
 
 export type Request =
   | { id: number; kind: 'export'; req: ExportRequest }
-  | { id: number; kind: 'verify'; eps: Ep[] }
+  | { id: number; kind: 'download' }
+  /** The checkpoint again (the worker keeps none after an export), for the train-time reference. */
+  | { id: number; kind: 'verify'; eps: Ep[]; checkpoint?: DroppedFile }
   | { id: number; kind: 'bench'; eps: Ep[]; runs: number; warmup: number }
   | { id: number; kind: 'classify'; image: DroppedFile };
 

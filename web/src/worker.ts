@@ -6,7 +6,7 @@
  */
 import { internalMessage, isInternal, oneLine } from '../../src/cli/errors.js';
 import type { Exported } from './tasks/export.js';
-import type { Reply, Request } from './protocol.js';
+import type { DownloadDone, Reply, Request } from './protocol.js';
 
 let last: { kept: Exported; in1k: boolean } | null = null;
 
@@ -35,7 +35,17 @@ async function handle(m: Request): Promise<void> {
     }
     case 'verify': {
       const { runVerify } = await import('./tasks/verify.js');
-      post({ id: m.id, kind: 'done', result: await runVerify(needExport().kept, m.eps, progress) });
+      post({ id: m.id, kind: 'done', result: await runVerify(needExport().kept, m.eps, m.checkpoint, progress) });
+      return;
+    }
+    case 'download': {
+      const k = needExport().kept;
+      const type = { type: 'application/octet-stream' };
+      const result: DownloadDone = {
+        name: `${k.req.model}.onnx`, file: new Blob([k.bytes as BlobPart], type),
+        data: k.data && { name: k.data.name, file: new Blob(k.data.chunks as BlobPart[], type) },
+      };
+      post({ id: m.id, kind: 'done', result });
       return;
     }
     case 'bench': {

@@ -10,7 +10,6 @@ import { formatExportSummary } from '../../../src/cli/summary.js';
 import { inspectGraph } from '../../../src/inspect/index.js';
 import { formatReport } from '../../../src/inspect/format.js';
 import type { Graph } from '../../../src/graph/ir.js';
-import type { Tensor } from '../../../src/graph/tensor.js';
 import { type Preprocess, WrapError, wrapOnnx } from '../../../src/io-wrap/index.js';
 import { parseOnnx } from '../../../src/onnx/parse.js';
 import { exportModel, type ExportResult } from '../../../src/pipeline.js';
@@ -32,7 +31,8 @@ export interface Exported {
   p: Parsed;
   arch: string;
   bytes: Uint8Array;
-  checkpoint: Map<string, Tensor> | undefined;
+  /** The external data file's chunks, when the weights went to a side file. */
+  data: { name: string; chunks: Uint8Array[] } | null;
   checkpointName: string | undefined;
 }
 
@@ -89,9 +89,8 @@ export function parseFlags(q: ExportRequest): Parsed {
   return p;
 }
 
-async function sha256(parts: readonly Uint8Array[]): Promise<string> {
-  const whole = parts.length === 1 ? parts[0]! : new Uint8Array(await new Blob([...parts] as BlobPart[]).arrayBuffer());
-  const d = await crypto.subtle.digest('SHA-256', whole as BufferSource);
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
@@ -144,7 +143,6 @@ export async function runExport(q: ExportRequest, progress: Progress): Promise<{
     ({ graph, opset } = parseOnnx(r.bytes));
   }
   progress('summary', 0.98);
-  const parts = [r.bytes];
   const summary = formatExportSummary({ ...r, graph }, {
     output, dataPath, weightsText: q.checkpoint ? `weights ${q.checkpoint.name}` : 'deterministic init', weightsSummary: loaded?.summary,
     preprocess: Boolean(preprocess), optimize: p.optimize, io: p.io, targetNamed: Boolean(p.target), int8Text,
@@ -156,14 +154,19 @@ export async function runExport(q: ExportRequest, progress: Progress): Promise<{
   const classes = Number(graph.metadata.get('vitx.num_classes') ?? 0);
   const done: ExportDone = {
     fileName: output,
-    file: new Blob(parts as BlobPart[], { type: 'application/octet-stream' }),
-    data: r.external ? { name: dataPath, file: new Blob(r.external.data as BlobPart[], { type: 'application/octet-stream' }) } : null,
-    sha256: await sha256(parts),
+    size: r.bytes.byteLength,
+    data: r.external ? { name: dataPath, size: r.external.dataBytes } : null,
+    sha256: await sha256(r.bytes),
     summary, inspect: ins.rows, inspectText: ins.text,
     input: { name: x.name, dtype: x.dtype, shape: [...x.shape] },
     outputs: graph.outputs.map((v) => v.name),
     in1k: /in1k/.test(tag) && classes === 1000,
     ms: performance.now() - t0,
   };
-  return { done, kept: { req: q, p, arch: spec.name, bytes: r.bytes, checkpoint: loaded?.tensors, checkpointName: q.checkpoint?.name } };
+  // keep the file, not the checkpoint or the photos (verify gets the checkpoint again from the page)
+  const kept: Exported = {
+    req: { model: q.model, flags: q.flags }, p, arch: spec.name, bytes: r.bytes,
+    data: r.external ? { name: dataPath, chunks: r.external.data } : null, checkpointName: q.checkpoint?.name,
+  };
+  return { done, kept };
 }

@@ -10,7 +10,8 @@ import { exportModel } from '../../../src/pipeline.js';
 import type { HostTensor } from '../../../src/runtime/ort.js';
 import { compareOutputs, type Tolerance } from '../../../src/verify/compare.js';
 import { readSignature, seededInputs } from '../../../src/verify/inputs.js';
-import type { Ep, VerifyDone, VerifyRow } from '../protocol.js';
+import { openCheckpoint } from '../../../src/weights/open.js';
+import type { DroppedFile, Ep, VerifyDone, VerifyRow } from '../protocol.js';
 import type { Exported } from './export.js';
 import { openSession, runFeeds, webgpuMissing } from './ort.js';
 
@@ -21,10 +22,11 @@ export const TOLERANCE: Record<'fp32' | 'fp16' | 'int8', Tolerance> = {
 };
 
 /** The train-time graph `vitx verify <model>` compares with: no passes, float32, the same head and wraps. */
-function referenceBytes(x: Exported): Uint8Array {
+function referenceBytes(x: Exported, checkpoint: DroppedFile | undefined): Uint8Array {
   const p = x.p;
+  const ck = checkpoint && openCheckpoint(x.arch, new Uint8Array(checkpoint.bytes), `weights file ${checkpoint.name}`, { key: p.checkpointKey, layout: p.checkpointLayout });
   return exportModel(x.req.model, {
-    checkpoint: x.checkpoint, checkpointName: x.checkpointName, numClasses: p.numClasses, features: p.features,
+    checkpoint: ck?.tensors, checkpointName: x.checkpointName, numClasses: p.numClasses, features: p.features,
     size: p.size, batch: p.batch === 'dynamic' ? 1 : p.batch, opset: p.opset, optimize: false, externalData: false,
     preprocess: p.preprocess, postprocess: p.postprocess,
   }).bytes;
@@ -46,10 +48,11 @@ async function runOn(model: Uint8Array, ep: Ep, feeds: Record<string, HostTensor
   try { return await runFeeds(s, feeds); } finally { await s.release(); }
 }
 
-export async function runVerify(x: Exported, eps: readonly Ep[], progress: (s: string, f: number) => void): Promise<VerifyDone> {
+export async function runVerify(x: Exported, eps: readonly Ep[], checkpoint: DroppedFile | undefined, progress: (s: string, f: number) => void): Promise<VerifyDone> {
   const tol = TOLERANCE[x.p.dtype];
   progress('building the train-time reference', 0.05);
-  const ref = referenceBytes(x);
+  if (Boolean(checkpoint) !== Boolean(x.checkpointName)) throw new Error('verify needs the checkpoint the file was exported from');
+  const ref = referenceBytes(x, checkpoint);
   const feeds = seededInputs(readSignature(ref), { seed: 0, batch: 1 });
   progress('reference on wasm', 0.2);
   const expected = await runOn(ref, 'wasm', feeds);

@@ -54,7 +54,7 @@ export function modelPicker(box: HTMLInputElement, list: HTMLElement, all: Entry
     shown = found.slice(0, MAX_SHOWN);
     active = Math.min(active, shown.length - 1);
     list.replaceChildren(...shown.map((e, i) => h('li', { role: 'option', id: `opt-${i}`, 'aria-selected': i === active ? 'true' : 'false', class: i === active ? 'active' : '', 'data-name': e.name },
-      h('span', { class: 'name' }, e.name),
+      h('span', { class: 'name', title: e.name }, e.name),
       h('span', { class: 'fam' }, e.family),
       h('span', { class: 'num' }, count(e.params, 'M')),
       h('span', { class: 'num' }, count(e.macs, 'G')),
