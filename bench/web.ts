@@ -31,7 +31,7 @@ import { serveStatic } from '../web/serve.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BIN = join(HERE, '..', 'bin', 'vitx.js');
-const MODELS = ['nextvit_small', 'maxvit_tiny_tf_224'];
+const MODELS = (process.env['VITX_BENCH_WEB_MODELS'] ?? 'nextvit_small,maxvit_tiny_tf_224').split(',');
 const RUNS = Number(process.env['VITX_BENCH_WEB_RUNS'] ?? 3);
 export const WEB_SECTION = '## Web app (headless Chromium)';
 

@@ -105,7 +105,6 @@ describe('web app in headless Chromium', () => {
     const bench = await page.$$eval('#bench-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
     expect(bench.map((r) => r[0])).toEqual(['wasm', 'webgpu']);
     for (const r of bench) expect(Number(r[1]), r.join(' ')).toBeGreaterThan(0);
-    await shot(page, 'done', true);
     mark('benchmarked');
 
     // classify a photo: the top-1 class of onnxruntime-node on the CLI's file, CLI preprocessing
@@ -118,6 +117,7 @@ describe('web app in headless Chromium', () => {
     expect(top).toHaveLength(5);
     expect(Number(top[0])).toBe(order[0]);
     expect((await page.textContent('#top5 li .label'))!.length).toBeGreaterThan(0);
+    await shot(page, 'done', true);
 
     // int8 with calibration photos dropped in: the bytes of `vitx export --dtype int8 --calibration <the same photos>`
     const photos = join(FIXTURES, 'images', 'calibration');

@@ -22,6 +22,7 @@ import { CALIBRATION_METHODS, type CalibrationMethod } from '../../../src/quant/
 import type { TargetName } from '../../../src/targets/index.js';
 import { headOptions, parseBatch, parseInputLayout, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from '../../../src/cli/options.js';
 import type { ExportDone, ExportRequest, InspectRow } from '../protocol.js';
+import { sha256Hex } from '../sha256.js';
 
 export type Progress = (stage: string, fraction: number) => void;
 
@@ -90,8 +91,7 @@ export function parseFlags(q: ExportRequest): Parsed {
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(bytes);
 }
 
 function inspectRows(g: Graph, opset: number, target: string | undefined): { rows: InspectRow[]; text: string } {
