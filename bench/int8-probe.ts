@@ -28,6 +28,10 @@ import { recipeInput } from '../src/weights/recipe.js';
 import { feedFor } from '../src/quant/calibrate.js';
 import { compareRow } from '../src/quant/fidelity.js';
 import { referenceCheckpoint } from '../test/helpers/reference.js';
+import { setPlatform } from '../src/platform/index.js';
+import { NODE_PLATFORM } from '../src/platform/node.js';
+
+setPlatform(NODE_PLATFORM); // int8 calibration runs on the host's onnxruntime (src/platform)
 
 /** A variant: quantizeOnnx options, and `source`: exportModel options of the float file it quantizes (cpu / ops / fid; default `{ target: 'ort' }`, e.g. `{"source":{"contribAttention":false,"ortLayout":true}}`). */
 type Variant = Partial<QuantizeOptions> & { source?: ExportOptions };

@@ -30,6 +30,10 @@ import { loadSamples } from '../src/quant/data.js';
 import { DEFAULT_METHOD, INT8_SOURCE, quantizeOnnx } from '../src/quant/index.js';
 import { preprocessCfg } from '../src/quant/pretrained-cfg.js';
 import { webBenchSection } from './web.js';
+import { setPlatform } from '../src/platform/index.js';
+import { NODE_PLATFORM } from '../src/platform/node.js';
+
+setPlatform(NODE_PLATFORM); // int8 calibration runs on the host's onnxruntime (src/platform)
 
 const RUNS = Number(process.env['VITX_BENCH_RUNS'] ?? 20);
 const WARMUP = 3;

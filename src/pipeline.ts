@@ -13,7 +13,7 @@ import { detectCheckpointForm, formKeys } from './weights/forms.js';
 import { resolveNumClasses } from './weights/head.js';
 import { parameters } from './weights/load.js';
 import { applyCheckpoint, initDeterministic } from './weights/load.js';
-import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external.js';
+import { type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './onnx/external-data.js';
 import { type Fp16Stats, toFloat16 } from './passes/fp16.js';
 import { contribAttention, contribMha } from './passes/contrib-attention.js';
 import { contribGelu } from './passes/contrib-gelu.js';
@@ -133,10 +133,10 @@ export interface ExportOptions extends PrepareOptions {
   /** Softmax or top-K probabilities in place of the logits. */
   postprocess?: Postprocess;
   /**
-   * Progress between the steps (the web app's progress bar): `stage` is what just finished or is
-   * running, `fraction` the share of the export done (0…1; build ≈ 0.15, passes up to 0.8).
+   * Progress between the steps (a progress bar): `stage` is what just finished or is running,
+   * `fraction` the share of the export done (0…1; build ≈ 0.15, passes up to 0.8).
    */
-  onProgress?: (stage: string, fraction: number) => void;
+  onStep?: (stage: string, fraction: number) => void;
 }
 
 export interface ExportResult {
@@ -178,13 +178,13 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   const target = getTarget(o.target ?? 'ort');
   const opset = o.opset ?? target.opset;
   if (o.io === 'fp16' && o.dtype !== 'fp16') throw new TargetError('--io fp16 needs --dtype fp16');
-  o.onProgress?.('build', 0);
+  o.onStep?.('build', 0);
   const g = prepareModel(model, o);
   const params = trainableParams(g);
   const nodesBefore = g.opHistogram();
   const t1 = performance.now();
-  o.onProgress?.('optimize', 0.15);
-  const onPass = o.onProgress && ((name: string, done: number, n: number) => o.onProgress!(name, 0.15 + (0.65 * done) / n));
+  o.onStep?.('optimize', 0.15);
+  const onPass = o.onStep && ((name: string, done: number, n: number) => o.onStep!(name, 0.15 + (0.65 * done) / n));
   let passes: OptimizeReport['passes'] = [];
   if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes, onPass }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
@@ -208,7 +208,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.dtype === 'fp16') fp16 = toFloat16(g, { io: o.io, opset });
   if (o.target) g.metadata.set('vitx.target', target.name);
   const t2 = performance.now();
-  o.onProgress?.('serialize', 0.8);
+  o.onStep?.('serialize', 0.8);
   legalize(g, opset);
   const findings = lintFor(g, target, opset);
   const ext = o.externalData ?? 'auto';
@@ -217,7 +217,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
     : null;
   const bytes = external ? external.model : serialize(g, { opset });
   const t3 = performance.now();
-  o.onProgress?.('done', 1);
+  o.onStep?.('done', 1);
   return {
     bytes, external, graph: g, opset, dtype: o.dtype ?? 'fp32', target: target.name, findings, fp16,
     params, exportedParams: g.paramCount(), nodesBefore, nodesAfter: g.opHistogram(), passes,

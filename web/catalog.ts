@@ -15,7 +15,7 @@ import { listPretrainedTags } from '../src/builders/pretrained.js';
 import { buildModel, getModel, specParams } from '../src/builders/registry.js';
 import { TIMM_ZOO } from '../src/builders/timm-zoo.js';
 import { countMacs } from '../src/inspect/macs.js';
-import { listRows } from '../src/cli/list.js';
+import { listModels as listRows } from '../src/library.js';
 
 export interface CatalogModel { name: string; family: string; params: number; classes: number; size: string; sizes: string; macs: number; tags: string[] }
 export interface CatalogTag { tag: string; model: string; size: string; classes: number; params: number; macs: number; mean: number[]; std: number[]; cropPct: number; interpolation: string; hub: string | null }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { getModel } from '../builders/registry.js';
-import { exportModel } from '../pipeline.js';
+import { exportModel, type ExportModelOptions, type ExportModelResult, LintError } from '../library.js';
 import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
 import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
@@ -41,6 +41,25 @@ Examples:
   vitx export mobilevit_xxs -w ft10.safetensors --features 2,3,4    backbone feature maps (strides 8, 16, 32) for detection
   vitx export mobilevit_xxs -w ft10.safetensors --num-classes 0     the pooled embedding (output "embeddings")
 `;
+
+/**
+ * The front door's export (library.ts). A target whose lint reports errors gets no file: the
+ * findings are listed on stderr, one per line, and the exit code is 1.
+ */
+async function exportOrLintFailure(model: string, o: ExportModelOptions, io: Io): Promise<ExportModelResult> {
+  try {
+    return await usageOnWrapErrorAsync(() => exportModel(model, o));
+  } catch (e) {
+    if (!(e instanceof LintError)) throw e;
+    for (const x of e.findings) io.err(`  ${formatFinding(x)}\n`);
+    const errors = countErrors(e.findings);
+    throw new LintFailure(`${model} does not pass the ${e.target} lint (${errors} error${errors === 1 ? '' : 's'} listed above); nothing written`);
+  }
+}
+
+async function usageOnWrapErrorAsync<T>(f: () => Promise<T>): Promise<T> {
+  try { return await f(); } catch (e) { throw e instanceof WrapError ? new UsageError(e.message) : e; }
+}
 
 /** A pre/postprocessing request the model cannot take is a usage mistake (exit 2). */
 function usageOnWrapError<T>(f: () => T): T {
@@ -111,9 +130,8 @@ export function registerExport(program: Command, io: Io): void {
         weightsText = `weights ${got.repo} (${got.downloaded ? 'downloaded' : 'cached'}, commit ${got.commit.slice(0, 12)})`;
       }
       const loaded = loadWeights(spec.name, { ...f, weights: weightsPath });
-      const checkpoint = loaded?.tensors;
-      const r = usageOnWrapError(() => exportModel(model, {
-        checkpoint, checkpointName, numClasses: f.numClasses, features,
+      const r = await exportOrLintFailure(model, {
+        weights: loaded, weightsName: checkpointName, numClasses: f.numClasses, features,
         opset: f.opset, batch: f.batch, size: f.size,
         optimize: f.optimize, reparam: f.reparam,
         dtype: f.dtype === 'int8' ? 'fp32' : f.dtype, io: f.io, target: int8 && !f.target ? 'ort' : f.target, externalData: int8 ? false : f.externalData ? true : 'auto', dataLocation: basename(dataPath),
@@ -122,14 +140,9 @@ export function registerExport(program: Command, io: Io): void {
         // int8: the wraps go on after quantization (wrapOnnx), so calibration sees the float input
         preprocess: preprocess && !int8 ? preprocess : undefined,
         postprocess: int8 ? undefined : f.postprocess,
-      }));
+      }, io);
       // a wrap the model cannot take is a usage mistake before any calibration
       if (int8 && (preprocess || f.postprocess)) usageOnWrapError(() => wrapOnnx(r.bytes, { preprocess, postprocess: f.postprocess }));
-      const errors = countErrors(r.findings);
-      if (errors > 0) {
-        for (const x of r.findings) io.err(`  ${formatFinding(x)}\n`);
-        throw new LintFailure(`${model} does not pass the ${r.target} lint (${errors} error${errors === 1 ? '' : 's'} listed above); nothing written`);
-      }
       let int8Text = '';
       if (int8) {
         const q = await quantizeWithReport(r.bytes, f as Int8Flags, { profile: f.target === 'web' || f.target === 'tensorrt' ? f.target : 'ort', model, io });

@@ -1,10 +1,9 @@
 /** File helpers with user-facing errors: read with a clear message, write atomically. */
-import { constants as bufferConstants } from 'node:buffer';
 import { accessSync, constants, closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { readRegularFile } from '../onnx/external.js';
+import { FileError } from '../platform/files.js';
 
-const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+export { FileError, readInput } from '../platform/files.js';
 
 /** Temporary files are `<target>.vitx-tmp-<pid>`, next to their target. */
 const TMP_SUFFIX = /\.vitx-tmp-(\d+)$/;
@@ -38,16 +37,9 @@ export function removeStaleTemps(folder: string): string[] {
   return removed;
 }
 
-export class FileError extends Error {}
-
 function reason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-}
-
-/** Reads a regular input file (not a directory, device or FIFO) with a one-line error naming it. */
-export function readInput(path: string, what: string): Uint8Array {
-  return readRegularFile(path, what, MAX_LENGTH, FileError);
 }
 
 /** Fails early if `path` cannot be written (missing or read-only folder, or a directory). */

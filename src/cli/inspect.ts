@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { formatReport } from '../inspect/format.js';
-import { inspectGraph } from '../inspect/index.js';
+import { inspect } from '../library.js';
 import { readOnnxFile } from '../onnx/external.js';
 import { countErrors, type TargetName } from '../targets/index.js';
 import { EXIT } from './errors.js';
@@ -20,8 +20,7 @@ export function registerInspect(program: Command, io: Io, setCode: (code: number
     .option('--target <name>', 'lint for ort, tensorrt, coreml or web', parseTarget)
     .option('--json', 'machine-readable output')
     .action((file: string, f: { target?: TargetName; json?: boolean }) => {
-      const parsed = readOnnxFile(file);
-      const r = inspectGraph(parsed.graph, { opset: parsed.opset, producer: parsed.producer || undefined, target: f.target });
+      const r = inspect(readOnnxFile(file), { target: f.target }); // external data from the file's folder
       io.out(f.json ? `${JSON.stringify(r, null, 2)}\n` : formatReport(r));
       if (countErrors(r.findings) > 0) setCode(EXIT.failure);
     });

@@ -9,6 +9,10 @@ import { FeatureIndexError, SizeError, UnknownModelError } from '../builders/reg
 import { OpsetError } from '../onnx/legalize.js';
 import { EXIT, internalMessage, isInternal, oneLine, UsageError } from './errors.js';
 import { COMMANDS } from './commands.js';
+import { setPlatform } from '../platform/index.js';
+import { NODE_PLATFORM } from '../platform/node.js';
+
+setPlatform(NODE_PLATFORM);
 
 export interface Io {
   out: (s: string) => void;

@@ -10,8 +10,9 @@ import { interleaved, latencyStats, openTimed, type BenchEp } from '../bench/lat
 import { parseOnnx } from '../onnx/parse.js';
 import { feedFor } from '../quant/calibrate.js';
 import { loadSamples, splitHeldOut, type Samples } from '../quant/data.js';
-import { fidelity, type FidelityReport } from '../quant/fidelity.js';
-import { CALIBRATION_METHODS, type CalibrationMethod, DEFAULT_METHOD, QUANT_PROFILES, type QuantProfile, quantizeOnnx, type QuantizeResult, weightType } from '../quant/index.js';
+import type { FidelityReport } from '../quant/fidelity.js';
+import { CALIBRATION_METHODS, type CalibrationMethod, DEFAULT_METHOD, QUANT_PROFILES, type QuantProfile, type QuantizeResult, weightType } from '../quant/index.js';
+import { quantizeModel } from '../library.js';
 import { preprocessCfg } from '../quant/pretrained-cfg.js';
 import { formatInt8Report, type Int8Report } from '../quant/report.js';
 import { UsageError } from './errors.js';
@@ -66,10 +67,13 @@ export async function quantizeWithReport(floatBytes: Uint8Array, f: Int8Flags, o
   if (f.eval) held = loadSamples(f.eval, chw, cfg, 'evaluation data');
   else ({ calibration: cal, heldOut: held } = splitHeldOut(cal));
   const progress = o.io.isTTY && !f.quiet ? (s: string) => o.io.err(`\r${s}\x1b[K`) : undefined;
-  const q = await quantizeOnnx(floatBytes, cal, { profile: o.profile, method: f.calibrationMethod, quantizeAttention: f.quantizeAttention, onProgress: progress });
-  progress?.('fidelity on held-out inputs');
   const ep: BenchEp = o.profile === 'web' ? 'wasm' : 'cpu';
-  const fid = await fidelity(floatBytes, q.bytes, held, (m) => openTimed(m, ep), (m) => openTimed(m, 'cpu', { noOptimizations: true }));
+  // the front door's quantizeModel; the fidelity sessions run as deployed (onnxruntime's optimizations on) on the profile's backend
+  const { bytes: qBytes, report: qr } = await quantizeModel(floatBytes, {
+    calibration: cal, heldOut: held, profile: o.profile, method: f.calibrationMethod, quantizeAttention: f.quantizeAttention, onProgress: progress,
+    open: (m) => openTimed(m, ep), openLayers: (m) => openTimed(m, 'cpu', { noOptimizations: true }),
+  });
+  const q = { bytes: qBytes, profile: qr.profile, method: qr.method, opset: qr.opset, stats: qr.quantized }, fid = qr.fidelity;
   progress?.(`latency on ${ep}`);
   const times = await interleaved([{ name: 'float32', model: floatBytes }, { name: 'int8', model: q.bytes }], feedFor(g, held, 0), ep, { runs: f.latencyRuns });
   if (progress) o.io.err('\r\x1b[K');

@@ -5,12 +5,12 @@
  */
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { resolveModelName } from '../builders/pretrained.js';
 import { BACKEND_NAMES, type BackendName, BackendPool, parseBackendList } from '../runtime/backend.js';
 import { fmt, type OutputComparison, type Tolerance } from '../verify/compare.js';
 import { goldensFormat, readGoldens, writeGoldens } from '../verify/goldens.js';
-import { type ReferenceSpec, reportJson, verify, type VerifyProgress, type VerifyReport, type VerifyTarget } from '../verify/verify.js';
+import { type ReferenceSpec, reportJson, type VerifyProgress, type VerifyReport, type VerifyTarget } from '../verify/verify.js';
+import { verify } from '../library.js';
 import { loadWeights, parseCheckpointLayout, type WeightFlags } from './weights.js';
 import { readModelBytes, selfContainedModel } from '../onnx/external.js';
 import { EXIT, UsageError } from './errors.js';
@@ -152,15 +152,15 @@ export function registerVerify(program: Command, io: Io, setCode: (c: number) =>
       const reference = refPath ? referenceSpec(refPath, f.reference ? '--reference' : '--load-outputs') : undefined;
       if (f.loadOutputs && reference?.kind !== 'outputs') throw new UsageError(`--load-outputs takes saved outputs (.json/.safetensors), not ${f.loadOutputs}`);
       const first = targets[0];
-      const checkpoint = first?.kind === 'model' ? loadWeights(first.model, f)?.tensors : undefined;
+      const weights = first?.kind === 'model' ? loadWeights(first.model, f) : undefined;
       const tolerance: Tolerance = { atol: f.atol, rtol: f.rtol };
       const pool = new BackendPool();
       const reports: VerifyReport[] = [];
       try {
         for (const target of targets) {
-          const r = await verify(target, {
-            backends: f.ep, tolerance, seed: f.seed, batch: f.batch, size: f.size, checkpoint, ...head,
-            checkpointName: f.weights ? basename(f.weights) : undefined, reference, pool, maxInputBytes: f.maxInputMb * 2 ** 20, onProgress: progress(io),
+          const r = await verify(target.kind === 'model' ? target.model : { name: target.path, bytes: target.bytes }, {
+            backends: f.ep, tolerance, seed: f.seed, batch: f.batch, size: f.size, weights, ...head,
+            reference, pool, maxInputBytes: f.maxInputMb * 2 ** 20, onProgress: progress(io),
           });
           io.out(formatReport(r));
           reports.push(r);

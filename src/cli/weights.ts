@@ -3,9 +3,10 @@
  * checkpoint), choose the state dict (`--checkpoint-key`), remap an official layout to timm names
  * (`--checkpoint-layout`, default: detected from the keys), and say in one line what was done.
  */
+import { basename } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
+import { type Checkpoint, readCheckpoint } from '../library.js';
 import type { LayoutChoice } from '../weights/layouts.js';
-import { openCheckpoint } from '../weights/open.js';
 import { UsageError } from './errors.js';
 import { readInput } from './files.js';
 
@@ -17,11 +18,13 @@ export function parseCheckpointLayout(v: string): LayoutChoice {
 }
 
 /** The checkpoint's tensors under timm's names, and a summary line; undefined without --weights. */
-export function loadWeights(model: string, f: WeightFlags): { tensors: Map<string, Tensor>; summary: string } | undefined {
+export function loadWeights(model: string, f: WeightFlags): (Checkpoint & { tensors: Map<string, Tensor> }) | undefined {
   if (!f.weights) {
     if (f.checkpointKey !== undefined) throw new UsageError('--checkpoint-key needs --weights');
     if (f.checkpointLayout !== undefined) throw new UsageError('--checkpoint-layout needs --weights');
     return undefined;
   }
-  return openCheckpoint(model, readInput(f.weights, 'weights file'), `weights file ${f.weights}`, { key: f.checkpointKey, layout: f.checkpointLayout });
+  // messages name the path; the file's metadata and reports its base name
+  const c = readCheckpoint(readInput(f.weights, 'weights file'), { name: f.weights, key: f.checkpointKey, layout: f.checkpointLayout ?? 'auto', model });
+  return { ...c, name: basename(f.weights) };
 }

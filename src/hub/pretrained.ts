@@ -3,7 +3,7 @@
  * `arch` or `arch.tag` to timm's pretrained_cfg), the way timm's `pretrained=True` fetches it: `model.safetensors` (or the cfg's `hf_hub_filename`) of the hub
  * repository `hf_hub_id` (`org/name[@revision]`, timm's hf_split).
  */
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import type { ResolvedModel } from '../builders/pretrained.js';
 import { hubDownload, type HubFile, type Progress } from './download.js';
 import type { HubEnv } from './env.js';

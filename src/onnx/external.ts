@@ -15,76 +15,14 @@
  * dtype × shape bytes (a `length` must equal them), after checking the file is long enough.
  */
 import { createHash } from 'node:crypto';
+import { DATA_CHECKSUM_KEY, type DataChecksum, PROTOBUF_LIMIT } from './external-data.js';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { Graph } from '../graph/ir.js';
-import type { Tensor } from '../graph/tensor.js';
 import { ExternalDataError, type ExternalResolver, OnnxParseError, type ParsedModel, parseModelProto, tensorFromProto } from './parse.js';
 import { onnx, type OnnxNs } from './proto.js';
-import { toModelProto } from './serialize.js';
 
 export { ExternalDataError };
-
-/** protobuf's hard limit for one message. */
-export const PROTOBUF_LIMIT = 2 ** 31 - 1;
-/** Tensors smaller than this stay inside the .onnx file (onnx's own default). */
-export const EXTERNAL_THRESHOLD = 1024;
-
-const alignmentFor = (bytes: number) => (bytes >= 65536 ? 4096 : 64);
-
-export interface ExternalSerialized {
-  /** The ModelProto bytes (small: shapes, nodes, small tensors). */
-  model: Uint8Array;
-  /** The data file's contents as chunks (tensor bytes and zero padding). */
-  data: Uint8Array[];
-  dataBytes: number;
-  location: string;
-  tensors: number;
-}
-
-/** The data file name next to `modelPath`: `<file>.onnx.data`. */
-export function dataLocationFor(modelPath: string): string {
-  return `${modelPath.split(/[\\/]/).pop()!}.data`;
-}
-
-/** Serializes `g` with large initializers in a side file named `location` (a bare file name). */
-export function serializeExternal(g: Graph, o: { opset: number; location: string; threshold?: number }): ExternalSerialized {
-  if (!o.location || o.location.includes('/') || o.location.includes('\\') || o.location.startsWith('.')) {
-    throw new ExternalDataError(`external data location must be a plain file name, not '${o.location}'`);
-  }
-  const data: Uint8Array[] = [];
-  let offset = 0, tensors = 0;
-  const sink = (t: Tensor) => {
-    const bytes = t.bytes();
-    const align = alignmentFor(bytes.byteLength);
-    const pad = (align - (offset % align)) % align;
-    if (pad) { data.push(new Uint8Array(pad)); offset += pad; }
-    const at = offset;
-    data.push(bytes);
-    offset += bytes.byteLength;
-    tensors++;
-    return { offset: at, length: bytes.byteLength };
-  };
-  const proto = toModelProto(g, { opset: o.opset, externalData: { threshold: o.threshold ?? EXTERNAL_THRESHOLD, location: o.location, sink } });
-  // The model records its data file's size and SHA-256: a reader refuses a data file from another
-  // export (e.g. an export killed between renaming the data file and the model).
-  const h = createHash('sha256');
-  for (const c of data) h.update(c);
-  const checksum: DataChecksum = { location: o.location, bytes: offset, sha256: h.digest('hex') };
-  const props = (proto.metadataProps ?? []).filter((kv) => kv.key !== DATA_CHECKSUM_KEY);
-  props.push(onnx.StringStringEntryProto.create({ key: DATA_CHECKSUM_KEY, value: JSON.stringify(checksum) }));
-  props.sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
-  proto.metadataProps = props;
-  const model = onnx.ModelProto.encode(proto).finish();
-  return { model, data, dataBytes: offset, location: o.location, tensors };
-}
-
-/** Bytes the initializers would take inside one protobuf (a lower bound for the file). */
-export function initializerBytes(g: Graph): number {
-  let n = 0;
-  for (const v of g.initializers.values()) n += v.constant!.data.byteLength;
-  return n;
-}
+export { DATA_CHECKSUM_KEY, type DataChecksum, dataLocationFor, EXTERNAL_THRESHOLD, type ExternalSerialized, initializerBytes, PROTOBUF_LIMIT, serializeExternal } from './external-data.js';
 
 function inside(dir: string, path: string): boolean {
   const rel = relative(dir, path);
@@ -125,11 +63,6 @@ export function readRegularFile(path: string, what: string, maxBytes: number, E:
     closeSync(fd);
   }
 }
-
-/** Metadata key recording the data file a model was written with: {"location", "bytes", "sha256"}. */
-export const DATA_CHECKSUM_KEY = 'vitx.external_data';
-
-export interface DataChecksum { location: string; bytes: number; sha256: string }
 
 function checksumOf(m: OnnxNs.IModelProto): DataChecksum | null {
   const raw = (m.metadataProps ?? []).find((kv) => kv.key === DATA_CHECKSUM_KEY)?.value;

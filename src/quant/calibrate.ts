@@ -9,13 +9,12 @@
  *               the last kept bin) and its 128-level quantization Q (TensorRT's calibrator);
  *               range as for percentile
  *
- * percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
- * The graph runs on onnxruntime-web's WebAssembly build (session.ts: the same ranges, so the same
- * int8 bytes, in Node and in the browser).
+ * The graph runs on the host's reference runtime (platform/: onnxruntime-node CPU in Node,
+ * onnxruntime-web WASM in a page). percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
  */
 import type { Graph, Value } from '../graph/ir.js';
 import { serialize } from '../onnx/serialize.js';
-import { openCalibrationSession } from './session.js';
+import { platform } from '../platform/index.js';
 import type { Samples } from './data.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
@@ -61,7 +60,7 @@ export async function calibrate(g: Graph, opset: number, values: readonly Value[
     for (const v of chunk) if (!g.outputs.includes(v)) g.outputs.push(v);
     let model: Uint8Array;
     try { model = serialize(g, { opset }); } finally { g.outputs.length = before; }
-    const session = await openCalibrationSession(model);
+    const session = await platform().openSession(model);
     try {
       for (let pass = 0; pass < passes; pass++) {
         onProgress?.(`calibration: ${names.length} tensors, part ${ci + 1} of ${chunks.length}, pass ${pass + 1} of ${passes}`);

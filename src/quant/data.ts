@@ -5,20 +5,13 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { readInput } from '../cli/files.js';
+import { readInput } from '../platform/files.js';
 import { decodeImage, preprocessImage } from './images.js';
 import { readNpy } from './npy.js';
 import type { PreprocessCfg } from './pretrained-cfg.js';
 
-export class DataError extends Error {}
-
-export interface Samples {
-  /** What was read, for reports: `5 images from fixtures/images/calibration`. */
-  description: string;
-  names: string[];
-  shape: [number, number, number];
-  data: Float32Array[];
-}
+export { DataError, type Samples, splitHeldOut } from './samples.js';
+import { DataError, type Samples } from './samples.js';
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png']);
 
@@ -46,15 +39,4 @@ export function loadSamples(path: string, chw: readonly [number, number, number]
   const data = Array.from({ length: n }, (_, i) => a.data.slice(i * k, (i + 1) * k));
   for (const [i, d] of data.entries()) if (!d.every(Number.isFinite)) throw new DataError(`${what} ${path}: sample ${i} has NaN or Inf values`);
   return { description: `${n} tensor${n === 1 ? '' : 's'} from ${path}`, names: data.map((_, i) => `${path}[${i}]`), shape: [...chw], data };
-}
-
-/** Splits samples: every 4th (by order; the last when fewer than 4) is held out, the rest calibrate (needs ≥ 2 samples). */
-export function splitHeldOut(s: Samples): { calibration: Samples; heldOut: Samples } {
-  if (s.data.length < 2) throw new DataError(`need at least 2 calibration samples to hold some out for the fidelity report (or give --eval); got ${s.data.length}`);
-  const pick = (keep: (i: number) => boolean, tag: string): Samples => {
-    const idx = s.data.map((_, i) => i).filter(keep);
-    return { description: `${idx.length} of ${s.description} (${tag})`, names: idx.map((i) => s.names[i]!), shape: s.shape, data: idx.map((i) => s.data[i]!) };
-  };
-  const held = (i: number) => i % 4 === 3 || (s.data.length < 4 && i === s.data.length - 1);
-  return { calibration: pick((i) => !held(i), 'calibration'), heldOut: pick(held, 'held out: every 4th, or the last') };
 }

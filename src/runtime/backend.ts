@@ -14,7 +14,8 @@
  * why and what to do. A `BackendPool` opens each backend once and shares one browser between the
  * two browser backends.
  */
-import type { HostTensor } from './ort.js';
+import { type BackendOpener, platform } from '../platform/index.js';
+import type { HostTensor } from './tensors.js';
 
 export type { HostTensor };
 export type Feeds = Record<string, HostTensor>;
@@ -64,50 +65,34 @@ export function guarded(b: Backend): Backend {
   };
 }
 
-/** Opens backends on first use, each once; one headless browser serves both browser backends. */
+/**
+ * Opens backends on first use, each once, through the host's opener (platform/index.ts: Node opens
+ * onnxruntime-node, onnxruntime-web and one headless browser for both browser backends; a page opens
+ * onnxruntime-web).
+ */
 export class BackendPool {
   private readonly open = new Map<BackendName, Promise<Backend>>();
-  private browserHost: Promise<import('./browser.js').BrowserHost> | null = null;
+  private opener: BackendOpener | null = null;
 
   get(name: BackendName): Promise<Backend> {
     let p = this.open.get(name);
     if (!p) {
-      p = this.start(name).then(guarded);
+      this.opener ??= platform().backendOpener();
+      p = this.opener.open(name).then(guarded);
       p.catch(() => undefined); // failures are reported by whoever awaits get()
       this.open.set(name, p);
     }
     return p;
   }
 
-  private async start(name: BackendName): Promise<Backend> {
-    switch (name) {
-      case 'cpu': case 'webgpu': return (await import('./node.js')).openNodeBackend(name);
-      case 'wasm': return (await import('./wasm.js')).openWasmBackend();
-      case 'browser-webgpu': case 'browser-wasm': {
-        const { BrowserHost } = await import('./browser.js');
-        this.browserHost ??= BrowserHost.start();
-        this.browserHost.catch(() => undefined);
-        let host;
-        try {
-          host = await this.browserHost;
-        } catch (e) {
-          throw new BackendUnavailableError(`${name}: ${firstLine(e)}`);
-        }
-        return host.backend(name === 'browser-webgpu' ? 'webgpu' : 'wasm');
-      }
-    }
-  }
-
-  /** Closes every backend that started, then the browser. */
+  /** Closes every backend that started, then what the opener shares (the browser). */
   async close(): Promise<void> {
     const started = await Promise.allSettled(this.open.values());
     for (const s of started) if (s.status === 'fulfilled') await s.value.close().catch(() => undefined);
     this.open.clear();
-    if (this.browserHost) {
-      const h = await this.browserHost.catch(() => null);
-      this.browserHost = null;
-      await h?.close();
-    }
+    const o = this.opener;
+    this.opener = null;
+    await o?.close();
   }
 }
 

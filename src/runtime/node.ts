@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { type Backend, BackendUnavailableError, firstLine } from './backend.js';
-import { createSession, loadOrt, runSession } from './ort.js';
+import { createSession, loadOrt, OrtMissingError, runSession } from './ort.js';
 import { checkProbe, probeModel } from './probe.js';
 import { noAdapterMessage, prepareWebGpuEnv, swiftShaderFallback, useWebGpuEnv, type WebGpuEnv } from './webgpu-env.js';
 
@@ -60,6 +60,11 @@ function probeWebGpu(env: WebGpuEnv): void {
 }
 
 export async function openNodeBackend(name: 'cpu' | 'webgpu'): Promise<Backend> {
+  try {
+    await loadOrt();
+  } catch (e) {
+    throw e instanceof OrtMissingError ? new BackendUnavailableError(`${name}: ${e.message}`) : e;
+  }
   let description = 'onnxruntime-node, CPU execution provider';
   if (name === 'webgpu') {
     let env = prepareWebGpuEnv();
@@ -74,7 +79,6 @@ export async function openNodeBackend(name: 'cpu' | 'webgpu'): Promise<Backend> 
     }
     description = `onnxruntime-node, WebGPU execution provider on ${describeDriver(env)}`;
   }
-  await loadOrt();
   return {
     name,
     description,

@@ -7,7 +7,7 @@
  * can view them as typed arrays without copying. The page has its own copy of this code (page.ts).
  */
 import type { DType } from '../graph/tensor.js';
-import type { HostTensor } from './ort.js';
+import type { HostTensor } from './tensors.js';
 
 interface Entry { name: string; dtype: DType; dims: number[]; offset: number; length: number }
 

@@ -3,7 +3,7 @@
  * that runs are reproducible and no worker threads outlive the run.
  */
 import { type Backend, BackendUnavailableError, firstLine, type Outputs } from './backend.js';
-import { fromOrtOutputs, type HostTensor, type TensorCtor, toOrtFeeds } from './ort.js';
+import { fromOrtOutputs, type HostTensor, type TensorCtor, toOrtFeeds } from './tensors.js';
 import { checkProbe, probeFeeds, probeModel } from './probe.js';
 
 type OrtWeb = typeof import('onnxruntime-web');
@@ -14,6 +14,20 @@ async function loadOrtWeb(): Promise<OrtWeb> {
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
   return ort;
+}
+
+/** One session kept open (int8 calibration runs every sample through it), optimizations off. */
+export async function openWasmSession(model: Uint8Array): Promise<{ run(feeds: Record<string, HostTensor>, names?: readonly string[]): Promise<Outputs>; release(): Promise<void> }> {
+  const ort = await loadOrtWeb();
+  const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' });
+  const Tensor = ort.Tensor as TensorCtor<InstanceType<OrtWeb['Tensor']>>;
+  return {
+    async run(feeds, names) {
+      const f = toOrtFeeds(Tensor, feeds);
+      return fromOrtOutputs(names ? await s.run(f, [...names]) : await s.run(f));
+    },
+    release: () => s.release(),
+  };
 }
 
 export async function openWasmBackend(): Promise<Backend> {

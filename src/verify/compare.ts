@@ -17,7 +17,7 @@
  * Integer and bool outputs (class indices of a top-k, counts, masks) must be equal: tolerance 0.
  */
 import { bf16ToFloat, halfToFloat } from '../graph/tensor.js';
-import type { HostTensor } from '../runtime/ort.js';
+import type { HostTensor } from '../runtime/tensors.js';
 
 export interface Tolerance { atol: number; rtol: number }
 

@@ -10,7 +10,7 @@
  */
 import type { DType } from '../graph/tensor.js';
 import { floatToBf16, floatToHalf, Tensor } from '../graph/tensor.js';
-import type { HostTensor } from '../runtime/ort.js';
+import type { HostTensor } from '../runtime/tensors.js';
 import { readSafetensors, writeSafetensors } from '../weights/safetensors.js';
 import { asNumbers } from './compare.js';
 

@@ -11,7 +11,7 @@ import type { Dim } from '../graph/ir.js';
 import { BYTES_PER_ELEMENT, dtypeFromOnnx, type DType } from '../graph/tensor.js';
 import { OnnxParseError } from '../onnx/parse.js';
 import { onnx, type OnnxNs, toNum } from '../onnx/proto.js';
-import type { HostTensor } from '../runtime/ort.js';
+import type { HostTensor } from '../runtime/tensors.js';
 import { recipeInput } from '../weights/recipe.js';
 
 export interface IoSpec { name: string; dtype: DType; shape: Dim[] }

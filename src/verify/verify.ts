@@ -6,7 +6,8 @@
  *   .onnx file  candidate = the file; reference = the same file on cpu
  *
  * A given reference replaces the default: another .onnx file (run on cpu) or saved outputs
- * (goldens.ts; their inputs are used when present). Inputs are otherwise seeded (inputs.ts).
+ * (goldens.ts; their inputs are used when present). "cpu" is the host's reference backend
+ * (platform/: onnxruntime-node CPU in Node, onnxruntime-web WASM in a page). Inputs are otherwise seeded (inputs.ts).
  * Every listed backend runs the candidate on the same inputs and is compared with the reference
  * (compare.ts). A backend that cannot start is reported as unavailable and fails the run.
  */
@@ -16,6 +17,7 @@ import { OnnxParseError } from '../onnx/parse.js';
 import type { Pass } from '../passes/index.js';
 import { exportModel } from '../pipeline.js';
 import { type BackendName, BackendPool, BackendUnavailableError, type Feeds, firstLine, type Outputs } from '../runtime/backend.js';
+import { platform } from '../platform/index.js';
 import { compareOutputs, type OutputComparison, type Tolerance } from './compare.js';
 import type { Goldens } from './goldens.js';
 import { checkInputs, readSignature, seededInputs, type Signature } from './inputs.js';
@@ -82,6 +84,11 @@ export interface VerifyReport {
   referenceOutputs: Outputs;
 }
 
+/** The host's reference backend (platform/: cpu in Node, wasm in a page). */
+function referenceBackend(): BackendName {
+  return platform().backends[0] ?? 'cpu';
+}
+
 /** Prefixes a reader error with the file it came from. */
 function inFile<T>(path: string, f: () => T): T {
   try {
@@ -99,7 +106,7 @@ interface Prepared { name: string; candidate: Uint8Array; candidateText: string;
 
 function prepare(target: VerifyTarget, o: VerifyOptions): Prepared {
   if (target.kind === 'file') {
-    return { name: target.path, candidate: target.bytes, candidateText: target.path, reference: target.bytes, referenceText: `${target.path} on cpu` };
+    return { name: target.path, candidate: target.bytes, candidateText: target.path, reference: target.bytes, referenceText: `${target.path} on ${referenceBackend()}` };
   }
   const common = {
     batch: o.batch ?? 1, size: o.size, checkpoint: o.checkpoint, checkpointName: o.checkpointName, numClasses: o.numClasses, features: o.features, opset: o.opset, externalData: false,
@@ -109,7 +116,7 @@ function prepare(target: VerifyTarget, o: VerifyOptions): Prepared {
   const candidateText = `${target.model} optimized (${pipeline}, opset ${cand.opset}, ${o.checkpointName ?? 'deterministic init'})`;
   if (o.reference) return { name: target.model, candidate: cand.bytes, candidateText, reference: null, referenceText: '' };
   const ref = exportModel(target.model, { ...common, optimize: false });
-  return { name: target.model, candidate: cand.bytes, candidateText, reference: ref.bytes, referenceText: `${target.model} train-time graph (no passes) on cpu` };
+  return { name: target.model, candidate: cand.bytes, candidateText, reference: ref.bytes, referenceText: `${target.model} train-time graph (no passes) on ${referenceBackend()}` };
 }
 
 function inputsFor(sig: Signature, o: VerifyOptions, what: string): Feeds {
@@ -125,13 +132,14 @@ async function referenceOutputs(p: Prepared, feeds: Feeds, pool: BackendPool, o:
   const r = o.reference;
   if (r?.kind === 'outputs') return { outputs: r.goldens.outputs, text: `saved outputs ${r.path}` };
   const bytes = r?.kind === 'onnx' ? r.bytes : p.reference!;
-  const text = r?.kind === 'onnx' ? `${r.path} on cpu` : p.referenceText;
+  const text = r?.kind === 'onnx' ? `${r.path} on ${referenceBackend()}` : p.referenceText;
   if (r?.kind === 'onnx') inFile(r.path, () => readSignature(bytes)); // a malformed reference file fails here with a clear message
-  const cpu = await pool.get('cpu');
+  const name = referenceBackend();
+  const ref = await pool.get(name);
   try {
-    return { outputs: await cpu.run(bytes, feeds), text };
+    return { outputs: await ref.run(bytes, feeds), text };
   } catch (e) {
-    throw new VerifyError(`reference (${text}) does not run: ${firstLine(e).replace(/^cpu: /, '')}`);
+    throw new VerifyError(`reference (${text}) does not run: ${firstLine(e).replace(`${name}: `, '')}`);
   }
 }
 

@@ -9,7 +9,7 @@
  * "zip bomb" (sizes declared beyond the file, or a compressed entry) is refused before any
  * allocation. Why not an npm zip library: see README ("Reading PyTorch checkpoints").
  */
-import { crc32 } from 'node:zlib';
+import { platform } from '../platform/index.js';
 import { printable } from './pickle.js';
 
 export class ZipError extends Error {
@@ -124,7 +124,7 @@ export class ZipReader {
     const start = p + 30 + this.u16(p + 26) + this.u16(p + 28);
     if (start + e.size > this.bytes.byteLength) this.fail(`entry ${name} declares ${e.size} bytes at byte ${start}, beyond the end of the file (${this.bytes.byteLength} bytes)`);
     const data = this.bytes.subarray(start, start + e.size);
-    if ((crc32(data) >>> 0) !== e.crc) this.fail(`entry ${name} is corrupt (CRC-32 mismatch)`);
+    if ((platform().crc32(data) >>> 0) !== e.crc) this.fail(`entry ${name} is corrupt (CRC-32 mismatch)`);
     return data;
   }
 }

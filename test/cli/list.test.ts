@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/builders/index.js';
 import { buildModel, graphsBuiltCount, listModels } from '../../src/builders/registry.js';
-import { listRows } from '../../src/cli/list.js';
+import { listModels as listRows } from '../../src/library.js';
 import { trainableParams } from '../../src/pipeline.js';
 import { vitx } from '../helpers/cli.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../src/builders/index.js';
 import { listPretrainedTags } from '../../src/builders/pretrained.js';
-import { listRows } from '../../src/cli/list.js';
+import { listModels as listRows } from '../../src/library.js';
 import { inspectGraph } from '../../src/inspect/index.js';
 import { parseOnnx } from '../../src/onnx/parse.js';
 import { exportModel } from '../../src/pipeline.js';

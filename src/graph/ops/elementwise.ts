@@ -5,7 +5,7 @@
  * Transcendental functions (Exp, Tanh, Sigmoid, Sqrt, Pow) use JS's double-precision versions,
  * within an ulp of onnxruntime's float32 ones.
  */
-import { castRule, geluRule } from '../../onnx/legalize.js';
+import { castRule, geluRule } from './opsets.js';
 import { ONNX_DTYPE, type DType, type Tensor } from '../tensor.js';
 import { broadcast, constInts, elementwise, fail, type InferFn, int, normAxis, same, t } from './infer-util.js';
 import { binary, FoldDeclined, getInt, make, nums, unary } from './kernel-util.js';

@@ -6,7 +6,7 @@
  *   MatMul         [..., M, K] × [..., K, N] → [..., M, N] (batch broadcast) MACs |y| · K
  *   Gemm           M · N · K
  */
-import { averagePoolRule, axesInputRule, groupNormRule, layerNormRule, reduceRule } from '../../onnx/legalize.js';
+import { averagePoolRule, axesInputRule, groupNormRule, layerNormRule, reduceRule } from './opsets.js';
 import type { Attrs, Dim } from '../ir.js';
 import { numel, type Tensor } from '../tensor.js';
 import { broadcast, convLike, fail, int, ints, needRank, normAxis, compatDim, shapeToString, t, type InferFn, UNKNOWN } from './infer-util.js';

@@ -3,7 +3,7 @@
  * Split, Slice, Gather, Pad, Expand, Resize — and the graph-constant ops exporters write: Constant
  * and Shape. Their kernels copy elements by index, so they are exact for every dtype.
  */
-import { axesInputRule, padRule, resizeRule, splitRule } from '../../onnx/legalize.js';
+import { axesInputRule, padRule, resizeRule, splitRule } from './opsets.js';
 import { type Attr, type Attrs, type Dim } from '../ir.js';
 import { numel, ONNX_DTYPE, type DType, Tensor } from '../tensor.js';
 import {

@@ -125,7 +125,7 @@ export async function runExport(q: ExportRequest, progress: Progress): Promise<{
     ...(int8 ? INT8_SOURCE : {}),
     preprocess: preprocess && !int8 ? preprocess : undefined,
     postprocess: int8 ? undefined : p.postprocess,
-    onProgress: (stage, f) => progress(stage, 0.02 + f * (share - 0.02)),
+    onStep: (stage, f) => progress(stage, 0.02 + f * (share - 0.02)),
   }));
   if (int8 && (preprocess || p.postprocess)) usageOnWrapError(() => wrapOnnx(r.bytes, { preprocess, postprocess: p.postprocess }));
   const errors = countErrors(r.findings);
