@@ -5,11 +5,12 @@
  *   dist/web/assets/main.js, worker.js, <chunk>-<hash>.js   the app: the page script, the worker, and
  *                                                           the chunks each task loads on demand
  *   dist/web/ort/                                           onnxruntime-web (WebGPU + WASM build), as shipped
- *   dist/web/build-report.json                              bytes and gzip bytes per file, node: imports left
+ *   dist/web/build-report.json                              bytes and gzip bytes per file, the stand-ins used
  *
- * The core still has a few `node:` imports; they resolve to web/shims (see its README) and every
- * other `node:` import fails the build, naming the module that pulls it in. onnxruntime-web is not
- * bundled: the chunks import it from ../ort/ at run time (its own file, cached by the browser).
+ * The worker imports the package's browser entry (src/browser.ts) and the core's platform-free
+ * modules; a Node built-in anywhere in the graph fails the build, naming the module that pulls it
+ * in. Two packages that the page's code paths import but never call (pngjs, commander) resolve to
+ * web/shims. onnxruntime-web is not bundled: the chunks import it from ../ort/ at run time.
  *
  *   npx tsx web/build.ts [--dev]     (npm run web builds and serves)
  */
@@ -27,17 +28,12 @@ export const OUT = join(ROOT, 'dist', 'web');
 /** onnxruntime-web files the page needs: the WebGPU-capable build (its WebGPU EP and WASM in one asyncify binary). */
 export const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 
-/** node: built-ins the core still imports → the temporary shim (web/shims/README.md). */
-const SHIMS: Record<string, string> = {
-  'node:module': 'module.ts', 'node:zlib': 'zlib.ts', 'node:crypto': 'crypto.ts',
-  'node:fs': 'unavailable.cjs', 'node:path': 'unavailable.cjs', 'node:buffer': 'unavailable.cjs', 'node:os': 'unavailable.cjs',
-  'onnxruntime-node': 'unavailable.cjs', 'playwright-core': 'unavailable.cjs',
-  'src/runtime/browser.ts': 'unavailable.cjs', 'src/runtime/node.ts': 'unavailable.cjs', 'src/runtime/wasm.ts': 'unavailable.cjs', 'src/runtime/webgpu-env.ts': 'unavailable.cjs',
-};
+/** Packages the page's code paths import but never call there (web/shims/README.md). */
+const SHIMS: Record<string, string> = { pngjs: 'pngjs.ts', commander: 'commander.ts' };
 
 export interface BuildReport {
-  /** Each node: import still in the app's module graph, who imports it, and its stand-in. */
-  nodeImports: { module: string; importers: string[]; shim: string }[];
+  /** Each package stood in for (web/shims), who imports it. */
+  shimmed: { module: string; importers: string[]; shim: string }[];
   files: { file: string; bytes: number; gzip: number }[];
   /** The app's JavaScript (assets/, without onnxruntime-web), gzip bytes. */
   appGzip: number;
@@ -50,30 +46,13 @@ function platformPlugin(seen: Map<string, Set<string>>): esbuild.Plugin {
   return {
     name: 'vitx-platform',
     setup(b) {
-      b.onResolve({ filter: /^node:|^(fs|path|zlib|crypto|os|module|url|http|child_process|worker_threads|stream|util|buffer)$/ }, (a) => {
-        const mod = a.path.startsWith('node:') ? a.path : `node:${a.path}`;
-        const importers = seen.get(mod) ?? new Set<string>();
-        importers.add(rel(a.importer));
-        seen.set(mod, importers);
-        const shim = SHIMS[mod];
-        if (!shim) return { errors: [{ text: `${rel(a.importer)} imports ${a.path}, which has no browser stand-in (web/shims/README.md)` }] };
-        return { path: join(WEB, 'shims', shim) };
-      });
-      // Node-only backends behind src/runtime/backend.ts's pool (dynamic imports the page never reaches)
-      b.onResolve({ filter: /^\.\/(browser|node|wasm|webgpu-env)\.js$/ }, (a) => {
-        if (rel(a.importer) !== join('src', 'runtime', 'backend.ts')) return undefined;
-        const mod = `src/runtime/${a.path.slice(2, -3)}.ts`;
-        seen.set(mod, new Set([...(seen.get(mod) ?? []), rel(a.importer)]));
-        return { path: join(WEB, 'shims', 'unavailable.cjs') };
-      });
-      b.onResolve({ filter: /^pngjs$/ }, () => ({ path: join(WEB, 'shims', 'pngjs.ts') }));
-      b.onResolve({ filter: /^commander$/ }, () => ({ path: join(WEB, 'shims', 'commander.ts') }));
-      // onnxruntime-node: only behind Node-only code paths (src/runtime/ort.ts's loader); recorded like node: imports
-      b.onResolve({ filter: /^(onnxruntime-node|playwright-core)$/ }, (a) => {
-        const importers = seen.get(a.path) ?? new Set<string>();
-        importers.add(rel(a.importer));
-        seen.set(a.path, importers);
-        return { path: join(WEB, 'shims', 'unavailable.cjs') };
+      // the browser entry's promise (test/platform/browser-bundle.test.ts): no Node built-in, no onnxruntime-node
+      b.onResolve({ filter: /^node:|^(fs|path|zlib|crypto|os|module|url|http|https|child_process|worker_threads|stream|util|buffer|onnxruntime-node|playwright-core)$/ }, (a) => ({
+        errors: [{ text: `${rel(a.importer)} imports ${a.path}, which the web app cannot load` }],
+      }));
+      b.onResolve({ filter: /^(pngjs|commander)$/ }, (a) => {
+        seen.set(a.path, new Set([...(seen.get(a.path) ?? []), rel(a.importer)]));
+        return { path: join(WEB, 'shims', SHIMS[a.path]!) };
       });
       // onnxruntime-web stays its own file, loaded at run time next to its .wasm
       b.onResolve({ filter: /^onnxruntime-web(\/webgpu)?$/ }, () => ({ path: '../ort/ort.webgpu.min.mjs', external: true }));
@@ -112,7 +91,7 @@ export async function buildWeb(o: { dev?: boolean; out?: string } = {}): Promise
   };
   walk(Object.keys(r.metafile.outputs).find((f) => f.endsWith('assets/main.js'))!);
   const report: BuildReport = {
-    nodeImports: [...seen].map(([module, importers]) => ({ module, importers: [...importers].sort(), shim: SHIMS[module]! })),
+    shimmed: [...seen].map(([module, importers]) => ({ module, importers: [...importers].sort(), shim: SHIMS[module]! })),
     files,
     appGzip: files.reduce((a, f) => a + f.gzip, 0),
     initialGzip: files.filter((f) => initial.has(relative(ROOT, join(out, f.file)))).reduce((a, f) => a + f.gzip, 0),
@@ -124,5 +103,5 @@ export async function buildWeb(o: { dev?: boolean; out?: string } = {}): Promise
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rep = await buildWeb({ dev: process.argv.includes('--dev') });
   console.log(`built ${relative(process.cwd(), OUT)}: app JavaScript ${(rep.appGzip / 1024).toFixed(0)} KiB gzipped (first load ${(rep.initialGzip / 1024).toFixed(0)} KiB), ${rep.files.length} files`);
-  for (const n of rep.nodeImports) console.log(`  ${n.module} → web/shims/${n.shim} (imported by ${n.importers.join(', ')})`);
+  for (const n of rep.shimmed) console.log(`  ${n.module} → web/shims/${n.shim} (imported by ${n.importers.join(', ')})`);
 }

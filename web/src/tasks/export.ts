@@ -1,28 +1,29 @@
 /**
- * The worker's export: the same steps, options and messages as `vitx export` (src/cli/export.ts),
- * on dropped bytes instead of paths. The file is never written anywhere: its bytes stay in the
- * worker (for verify, bench and classify) and go to the page as a Blob for download.
+ * The worker's export: `vitx export` on dropped bytes — the CLI's own flag parsers and messages,
+ * the package's front door (src/browser.ts: readCheckpoint, exportModel, int8 included) on the
+ * browser host, the CLI's summary text. The file is never written anywhere: its bytes stay in the
+ * worker (for verify, bench, classify) and reach the page as a Blob when it is downloaded.
  */
+import { type Checkpoint, exportModel, type ExportModelResult, LintError, readCheckpoint, useBrowserPlatform } from '../../../src/browser.js';
 import { resolveModelName } from '../../../src/builders/pretrained.js';
+import type { Batch } from '../../../src/builders/registry.js';
 import { getModel } from '../../../src/builders/registry.js';
 import { UsageError } from '../../../src/cli/errors.js';
+import { headOptions, parseBatch, parseInputLayout, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from '../../../src/cli/options.js';
 import { formatExportSummary } from '../../../src/cli/summary.js';
+import type { Graph } from '../../../src/graph/ir.js';
 import { inspectGraph } from '../../../src/inspect/index.js';
 import { formatReport } from '../../../src/inspect/format.js';
-import type { Graph } from '../../../src/graph/ir.js';
-import { type Preprocess, WrapError, wrapOnnx } from '../../../src/io-wrap/index.js';
+import { type Postprocess, type Preprocess, WrapError } from '../../../src/io-wrap/index.js';
 import { parseOnnx } from '../../../src/onnx/parse.js';
-import { exportModel, type ExportResult } from '../../../src/pipeline.js';
-import { INT8_SOURCE } from '../../../src/quant/index.js';
-import { countErrors, formatFinding } from '../../../src/targets/index.js';
-import { openCheckpoint } from '../../../src/weights/open.js';
-import type { Batch } from '../../../src/builders/registry.js';
-import type { Postprocess } from '../../../src/io-wrap/index.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../../../src/quant/calibrate.js';
 import type { TargetName } from '../../../src/targets/index.js';
-import { headOptions, parseBatch, parseInputLayout, parseNumClasses, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from '../../../src/cli/options.js';
 import type { ExportDone, ExportRequest, InspectRow } from '../protocol.js';
-import { sha256Hex } from '../sha256.js';
+import { platform } from '../../../src/platform/index.js';
+import { loadOrt } from './ort.js';
+
+// the front door on the browser host, with onnxruntime-web loaded from the app's own ../ort/ (one thread)
+useBrowserPlatform({ loadOrt });
 
 export type Progress = (stage: string, fraction: number) => void;
 
@@ -37,9 +38,15 @@ export interface Exported {
   checkpointName: string | undefined;
 }
 
-/** A pre/postprocessing request the model cannot take is a usage mistake, as in the CLI. */
-function usageOnWrapError<T>(f: () => T): T {
-  try { return f(); } catch (e) { throw e instanceof WrapError ? new UsageError(e.message) : e; }
+/** The front door's export, with the CLI's messages for its refusals (a wrap the model cannot take, the lint). */
+async function exportAsCli(model: string, o: Parameters<typeof exportModel>[1]): Promise<ExportModelResult> {
+  try {
+    return await exportModel(model, o);
+  } catch (e) {
+    if (e instanceof WrapError) throw new UsageError(e.message);
+    if (e instanceof LintError) throw new UsageError(`${e.message}; nothing written`);
+    throw e;
+  }
 }
 
 /** The export flags, parsed. */
@@ -90,10 +97,6 @@ export function parseFlags(q: ExportRequest): Parsed {
   return p;
 }
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  return sha256Hex(bytes);
-}
-
 function inspectRows(g: Graph, opset: number, target: string | undefined): { rows: InspectRow[]; text: string } {
   const r = inspectGraph(g, { opset, target });
   const text = formatReport(r);
@@ -104,6 +107,19 @@ function inspectRows(g: Graph, opset: number, target: string | undefined): { row
   return { rows, text };
 }
 
+/** The progress bar's share of each phase of the front door's export. */
+function phaseFraction(phase: string, fraction: number | undefined, int8: boolean): number {
+  const build = int8 ? 0.5 : 0.95;
+  switch (phase) {
+    case 'weights': return 0.01;
+    case 'build': return 0.02 + (fraction ?? 0) * (build - 0.02);
+    case 'calibrate': return build + 0.1;
+    case 'fidelity': return build + 0.3;
+    case 'wrap': return 0.95;
+    default: return 0.97;
+  }
+}
+
 export async function runExport(q: ExportRequest, progress: Progress): Promise<{ done: ExportDone; kept: Exported }> {
   const t0 = performance.now();
   const named = resolveModelName(q.model); // an unknown model or tag is a usage error before anything is read
@@ -111,52 +127,41 @@ export async function runExport(q: ExportRequest, progress: Progress): Promise<{
   const p = parseFlags(q);
   const int8 = p.dtype === 'int8';
   const output = `${q.model}.onnx`, dataPath = `${output}.data`;
-  const preprocess = p.preprocess;
   progress('reading the checkpoint', 0.01);
-  const loaded = q.checkpoint
-    ? openCheckpoint(spec.name, new Uint8Array(q.checkpoint.bytes), `weights file ${q.checkpoint.name}`, { key: p.checkpointKey, layout: p.checkpointLayout })
+  const checkpoint: Checkpoint | undefined = q.checkpoint
+    ? readCheckpoint(new Uint8Array(q.checkpoint.bytes), { name: q.checkpoint.name, key: p.checkpointKey, layout: p.checkpointLayout ?? 'auto', model: q.model })
     : undefined;
-  const share = int8 ? 0.5 : 0.95;
-  const r: ExportResult = usageOnWrapError(() => exportModel(q.model, {
-    checkpoint: loaded?.tensors, checkpointName: q.checkpoint?.name, numClasses: p.numClasses, features: p.features,
+  const int8Lines = int8 ? await import('./int8.js') : null;
+  const samples = int8Lines ? await int8Lines.photoSamples(q, p, progress) : null;
+  let latency: Awaited<ReturnType<NonNullable<typeof int8Lines>['latencyCheck']>> | null = null;
+  const r = await exportAsCli(q.model, {
+    weights: checkpoint, weightsName: q.checkpoint?.name, numClasses: p.numClasses, features: p.features,
     opset: p.opset, batch: p.batch, size: p.size, optimize: p.optimize, reparam: p.reparam,
-    dtype: p.dtype === 'int8' ? 'fp32' : p.dtype, io: p.io, target: int8 && !p.target ? 'ort' : p.target,
-    externalData: int8 ? false : p.externalData ? true : 'auto', dataLocation: dataPath,
-    ...(int8 ? INT8_SOURCE : {}),
-    preprocess: preprocess && !int8 ? preprocess : undefined,
-    postprocess: int8 ? undefined : p.postprocess,
-    onStep: (stage, f) => progress(stage, 0.02 + f * (share - 0.02)),
-  }));
-  if (int8 && (preprocess || p.postprocess)) usageOnWrapError(() => wrapOnnx(r.bytes, { preprocess, postprocess: p.postprocess }));
-  const errors = countErrors(r.findings);
-  if (errors > 0) {
-    throw new UsageError(`${q.model} does not pass the ${r.target} lint (${errors} error${errors === 1 ? '' : 's'}: ${r.findings.filter((x) => x.severity === 'error').map(formatFinding).join('; ')}); nothing written`);
-  }
-  let int8Text = '';
-  let graph = r.graph, opset = r.opset;
-  if (int8) {
-    const { quantizeInPage } = await import('./int8.js');
-    const qr = await quantizeInPage(r.bytes, q, p, (s, f) => progress(s, share + f * (0.97 - share)));
-    r.bytes = qr.bytes;
-    if (preprocess || p.postprocess) r.bytes = wrapOnnx(qr.bytes, { preprocess, postprocess: p.postprocess }).bytes;
-    int8Text = qr.text;
-    ({ graph, opset } = parseOnnx(r.bytes));
-  }
+    dtype: p.dtype, io: p.io, target: p.target, externalData: int8 ? undefined : p.externalData ? true : 'auto', dataLocation: dataPath,
+    preprocess: p.preprocess, postprocess: p.postprocess,
+    ...(samples && int8Lines ? {
+      int8: { calibration: samples, method: p.method, ...int8Lines.OPENERS },
+      onQuantized: async (qr, floatBytes) => { latency = await int8Lines.latencyCheck(floatBytes, qr.bytes, samples, q.model, p.force, progress); },
+    } : {}),
+    onProgress: (e) => progress(e.detail ?? e.phase, phaseFraction(e.phase, e.fraction, int8)),
+  });
+  const int8Text = r.int8 && int8Lines && latency ? int8Lines.reportText(r.int8, latency) : '';
+  const { graph, opset } = int8 ? parseOnnx(r.bytes) : { graph: r.graph, opset: r.opset };
   progress('summary', 0.98);
   const summary = formatExportSummary({ ...r, graph }, {
-    output, dataPath, weightsText: q.checkpoint ? `weights ${q.checkpoint.name}` : 'deterministic init', weightsSummary: loaded?.summary,
-    preprocess: Boolean(preprocess), optimize: p.optimize, io: p.io, targetNamed: Boolean(p.target), int8Text,
+    output, dataPath, weightsText: q.checkpoint ? `weights ${q.checkpoint.name}` : 'deterministic init', weightsSummary: checkpoint?.summary,
+    preprocess: Boolean(p.preprocess), optimize: p.optimize, io: p.io, targetNamed: Boolean(p.target), int8Text,
     seconds: (performance.now() - t0) / 1000,
   });
   const ins = inspectRows(graph, opset, p.target);
   const x = graph.inputs[0]!;
-  const tag = (graph.metadata.get('vitx.pretrained_tag') ?? '');
+  const tag = graph.metadata.get('vitx.pretrained_tag') ?? '';
   const classes = Number(graph.metadata.get('vitx.num_classes') ?? 0);
   const done: ExportDone = {
     fileName: output,
     size: r.bytes.byteLength,
     data: r.external ? { name: dataPath, size: r.external.dataBytes } : null,
-    sha256: await sha256(r.bytes),
+    sha256: platform().sha256().update(r.bytes).hex(), // incremental: no copy of the file at the export's peak (crypto.subtle.digest copies its input)
     summary, inspect: ins.rows, inspectText: ins.text,
     input: { name: x.name, dtype: x.dtype, shape: [...x.shape] },
     outputs: graph.outputs.map((v) => v.name),

@@ -10,7 +10,7 @@ import { exportModel } from '../../../src/pipeline.js';
 import type { HostTensor } from '../../../src/runtime/ort.js';
 import { compareOutputs, type Tolerance } from '../../../src/verify/compare.js';
 import { readSignature, seededInputs } from '../../../src/verify/inputs.js';
-import { openCheckpoint } from '../../../src/weights/open.js';
+import { readCheckpoint } from '../../../src/browser.js';
 import type { DroppedFile, Ep, VerifyDone, VerifyRow } from '../protocol.js';
 import type { Exported } from './export.js';
 import { openSession, runFeeds, webgpuMissing } from './ort.js';
@@ -24,7 +24,7 @@ export const TOLERANCE: Record<'fp32' | 'fp16' | 'int8', Tolerance> = {
 /** The train-time graph `vitx verify <model>` compares with: no passes, float32, the same head and wraps. */
 function referenceBytes(x: Exported, checkpoint: DroppedFile | undefined): Uint8Array {
   const p = x.p;
-  const ck = checkpoint && openCheckpoint(x.arch, new Uint8Array(checkpoint.bytes), `weights file ${checkpoint.name}`, { key: p.checkpointKey, layout: p.checkpointLayout });
+  const ck = checkpoint && readCheckpoint(new Uint8Array(checkpoint.bytes), { name: checkpoint.name, key: p.checkpointKey, layout: p.checkpointLayout ?? 'auto', model: x.req.model });
   return exportModel(x.req.model, {
     checkpoint: ck?.tensors, checkpointName: x.checkpointName, numClasses: p.numClasses, features: p.features,
     size: p.size, batch: p.batch === 'dynamic' ? 1 : p.batch, opset: p.opset, optimize: false, externalData: false,

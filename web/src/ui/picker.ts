@@ -23,7 +23,7 @@ export interface Entry {
   tag: CatalogTag | null;
 }
 
-const MAX_SHOWN = 60;
+const MAX_SHOWN = 200;
 
 export function entries(c: Catalog): Entry[] {
   const byArch = new Map(c.models.map((m) => [m.name, m]));
@@ -48,12 +48,14 @@ function matches(e: Entry, words: string[]): boolean {
 export function modelPicker(box: HTMLInputElement, list: HTMLElement, all: Entry[], onPick: (e: Entry) => void): { pick(name: string): void } {
   let shown: Entry[] = [];
   let active = -1;
+  let filter = ''; // what the user typed since the last pick; the list shows everything after a pick
+  let picked: string | null = null;
   const render = () => {
-    const words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
     const found = all.filter((e) => matches(e, words));
     shown = found.slice(0, MAX_SHOWN);
     active = Math.min(active, shown.length - 1);
-    list.replaceChildren(...shown.map((e, i) => h('li', { role: 'option', id: `opt-${i}`, 'aria-selected': i === active ? 'true' : 'false', class: i === active ? 'active' : '', 'data-name': e.name },
+    list.replaceChildren(...shown.map((e, i) => h('li', { role: 'option', id: `opt-${i}`, 'aria-selected': e.name === picked ? 'true' : 'false', class: `${i === active ? 'active' : ''}${e.name === picked ? ' picked' : ''}`, 'data-name': e.name },
       h('span', { class: 'name', title: e.name }, e.name),
       h('span', { class: 'fam' }, e.family),
       h('span', { class: 'num' }, count(e.params, 'M')),
@@ -63,8 +65,14 @@ export function modelPicker(box: HTMLInputElement, list: HTMLElement, all: Entry
     if (found.length === 0) list.append(h('li', { class: 'more', role: 'presentation' }, 'no model or tag matches'));
     box.setAttribute('aria-activedescendant', active >= 0 ? `opt-${active}` : '');
   };
-  const choose = (e: Entry) => { box.value = e.name; onPick(e); render(); };
-  box.addEventListener('input', () => { active = 0; render(); });
+  const choose = (e: Entry) => {
+    box.value = e.name; filter = ''; picked = e.name; onPick(e);
+    render();
+    active = shown.findIndex((x) => x.name === e.name);
+    render();
+    list.querySelector('li.picked')?.scrollIntoView({ block: 'nearest' });
+  };
+  box.addEventListener('input', () => { filter = box.value; active = 0; render(); });
   box.addEventListener('keydown', (ev) => {
     if (ev.key === 'ArrowDown') { active = Math.min(shown.length - 1, active + 1); render(); ev.preventDefault(); }
     else if (ev.key === 'ArrowUp') { active = Math.max(0, active - 1); render(); ev.preventDefault(); }
