@@ -82,7 +82,7 @@ describe('web app in headless Chromium', () => {
     expect(download.suggestedFilename()).toBe(`${MODEL}.onnx`);
     const got = new Uint8Array(readFileSync((await download.path())!));
     expect(sha256(got)).toBe(sha256(cli.bytes));
-    expect(await page.textContent('#sha')).toBe(sha256(cli.bytes));
+    await expect.poll(() => page.textContent('#sha'), { timeout: 60_000 }).toBe(sha256(cli.bytes));
 
     // the summary is the CLI's (its first line names the output path; the time line differs)
     const summary = (await page.textContent('#summary'))!.split('\n');

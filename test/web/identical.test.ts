@@ -24,17 +24,19 @@ let app: WebApp;
 let page: Page;
 let dir: string;
 
-/** Exports in the page's worker; returns the SHA-256 of the file (Web Crypto, in the worker) and its size. */
+/** Exports in the page's worker; returns the SHA-256 of the file (the worker's `hash` request) and its size. */
 async function exportInPage(model: string, flags: Record<string, string | boolean>, calibration: { name: string; b64: string }[] = []): Promise<{ sha256: string; size: number }> {
   return page.evaluate(async ({ model, flags, calibration }) => {
     const w = new Worker('/assets/worker.js', { type: 'module' });
     try {
       const files = calibration.map((f) => ({ name: f.name, bytes: Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0)).buffer }));
+      let size = 0;
       return await new Promise<{ sha256: string; size: number }>((resolve, reject) => {
         w.onmessage = (ev) => {
           const m = ev.data;
-          if (m.kind === 'done') resolve({ sha256: m.result.sha256, size: m.result.size });
-          else if (m.kind === 'error') reject(new Error(m.message));
+          if (m.kind === 'error') reject(new Error(m.message));
+          else if (m.kind === 'done' && m.id === 1) { size = m.result.size; w.postMessage({ id: 2, kind: 'hash' }); }
+          else if (m.kind === 'done' && m.id === 2) resolve({ sha256: m.result, size });
         };
         w.postMessage({ id: 1, kind: 'export', req: { model, flags, calibration: files.length ? files : undefined } }, files.map((f) => f.bytes));
       });

@@ -129,7 +129,8 @@ function renderDone(d: ExportDone): void {
   $('download').textContent = `Download ${d.fileName} (${bytes(d.size)})`;
   show($('download-data'), d.data !== null);
   if (d.data) $('download-data').textContent = `Download ${d.data.name} (${bytes(d.data.size)})`;
-  $('sha').textContent = d.sha256;
+  $('sha').textContent = 'computing…';
+  void client.call<string>({ kind: 'hash' }).then((h) => { $('sha').textContent = h; }, (e) => { $('sha').textContent = errorText(e); });
   $('summary').textContent = d.summary;
   $('inspect').replaceChildren(h('tbody', {}, ...d.inspect.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.key), h('td', {}, r.value)))));
   show($('empty'), false);

@@ -49,7 +49,6 @@ export interface ExportDone {
   size: number;
   /** The side file above 2 GB (or when asked for). */
   data: { name: string; size: number } | null;
-  sha256: string;
   summary: string;
   inspect: InspectRow[];
   inspectText: string;
@@ -85,6 +84,8 @@ export interface ClassifyDone { top: { index: number; label: string | null; scor
 export type Request =
   | { id: number; kind: 'export'; req: ExportRequest }
   | { id: number; kind: 'download' }
+  /** The SHA-256 of the last exported file (hex), asked for after the export: hashing is no part of exporting. */
+  | { id: number; kind: 'hash' }
   /** The checkpoint again (the worker keeps none after an export), for the train-time reference. */
   | { id: number; kind: 'verify'; eps: Ep[]; checkpoint?: DroppedFile }
   | { id: number; kind: 'bench'; eps: Ep[]; runs: number; warmup: number }

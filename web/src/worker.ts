@@ -38,6 +38,12 @@ async function handle(m: Request): Promise<void> {
       post({ id: m.id, kind: 'done', result: await runVerify(needExport().kept, m.eps, m.checkpoint, progress) });
       return;
     }
+    case 'hash': {
+      // incremental SHA-256 (the platform's): no copy of the file, unlike crypto.subtle.digest
+      const { platform } = await import('../../src/platform/index.js');
+      post({ id: m.id, kind: 'done', result: platform().sha256().update(needExport().kept.bytes).hex() });
+      return;
+    }
     case 'download': {
       const k = needExport().kept;
       const type = { type: 'application/octet-stream' };

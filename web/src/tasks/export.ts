@@ -19,7 +19,6 @@ import { parseOnnx } from '../../../src/onnx/parse.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../../../src/quant/calibrate.js';
 import type { TargetName } from '../../../src/targets/index.js';
 import type { ExportDone, ExportRequest, InspectRow } from '../protocol.js';
-import { platform } from '../../../src/platform/index.js';
 import { loadOrt } from './ort.js';
 
 // the front door on the browser host, with onnxruntime-web loaded from the app's own ../ort/ (one thread)
@@ -161,7 +160,6 @@ export async function runExport(q: ExportRequest, progress: Progress): Promise<{
     fileName: output,
     size: r.bytes.byteLength,
     data: r.external ? { name: dataPath, size: r.external.dataBytes } : null,
-    sha256: platform().sha256().update(r.bytes).hex(), // incremental: no copy of the file at the export's peak (crypto.subtle.digest copies its input)
     summary, inspect: ins.rows, inspectText: ins.text,
     input: { name: x.name, dtype: x.dtype, shape: [...x.shape] },
     outputs: graph.outputs.map((v) => v.name),
