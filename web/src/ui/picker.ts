@@ -41,7 +41,7 @@ export function entries(c: Catalog): Entry[] {
 }
 
 function matches(e: Entry, words: string[]): boolean {
-  const hay = `${e.name} ${e.family} ${e.size}`.toLowerCase();
+  const hay = `${e.name} ${e.family} ${e.size}`.toLowerCase(); // the family is searchable, though not a column
   return words.every((w) => hay.includes(w));
 }
 
@@ -57,7 +57,6 @@ export function modelPicker(box: HTMLInputElement, list: HTMLElement, all: Entry
     active = Math.min(active, shown.length - 1);
     list.replaceChildren(...shown.map((e, i) => h('li', { role: 'option', id: `opt-${i}`, 'aria-selected': e.name === picked ? 'true' : 'false', class: `${i === active ? 'active' : ''}${e.name === picked ? ' picked' : ''}`, 'data-name': e.name },
       h('span', { class: 'name', title: e.name }, e.name),
-      h('span', { class: 'fam' }, e.family),
       h('span', { class: 'num' }, count(e.params, 'M')),
       h('span', { class: 'num' }, count(e.macs, 'G')),
       h('span', { class: 'num' }, e.size))));
@@ -72,7 +71,7 @@ export function modelPicker(box: HTMLInputElement, list: HTMLElement, all: Entry
     render();
     list.querySelector('li.picked')?.scrollIntoView({ block: 'nearest' });
   };
-  box.addEventListener('input', () => { filter = box.value; active = 0; render(); });
+  box.addEventListener('input', () => { filter = box.value; active = 0; render(); list.scrollTop = 0; });
   box.addEventListener('keydown', (ev) => {
     if (ev.key === 'ArrowDown') { active = Math.min(shown.length - 1, active + 1); render(); ev.preventDefault(); }
     else if (ev.key === 'ArrowUp') { active = Math.max(0, active - 1); render(); ev.preventDefault(); }
