@@ -124,10 +124,8 @@ export type ExportPhase = 'weights' | 'build' | 'calibrate' | 'fidelity' | 'wrap
 
 export interface ExportProgress {
   phase: ExportPhase;
-  /** One line about the step (e.g. the calibration part, the pass that just ran), when there is one. */
+  /** One line about the step (e.g. the calibration part), when there is one. */
   detail?: string;
-  /** phase 'build': the share of the float export done (0…1, pipeline.ts onStep). */
-  fraction?: number;
 }
 
 export interface Int8Options {
@@ -209,7 +207,7 @@ export async function exportModel(model: string, o: ExportModelOptions = {}): Pr
   const { preprocess, postprocess } = o;
   const { dtype: _d, int8: _i, onProgress: _p, onQuantized: _q, weights: _w, weightsName: _n, checkpointKey: _k, checkpointLayout: _l, ...pipeline } = o;
   const r = exportFloat(model, {
-    ...pipeline, onStep: (detail, fraction) => o.onProgress?.({ phase: 'build', detail, fraction }), checkpoint: checkpoint?.tensors, checkpointName: checkpoint ? (o.weightsName ?? checkpoint.name) : undefined,
+    ...pipeline, checkpoint: checkpoint?.tensors, checkpointName: checkpoint ? (o.weightsName ?? checkpoint.name) : undefined,
     dtype: o.dtype === 'int8' ? 'fp32' : o.dtype,
     ...(int8 ? { target: o.target ?? 'ort', externalData: false, ...INT8_SOURCE, ...(o.int8!.quantizeAttention ? { contribAttention: false } : {}) } : {}),
     // int8: the wraps go on after quantization, so calibration sees the float input

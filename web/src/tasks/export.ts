@@ -142,7 +142,8 @@ export async function runExport(q: ExportRequest, progress: Progress): Promise<{
       int8: { calibration: samples, method: p.method, ...int8Lines.OPENERS },
       onQuantized: async (qr, floatBytes) => { latency = await int8Lines.latencyCheck(floatBytes, qr.bytes, samples, q.model, p.force, progress); },
     } : {}),
-    onProgress: (e) => progress(e.detail ?? e.phase, phaseFraction(e.phase, e.fraction, int8)),
+    onProgress: (e) => { if (e.phase !== 'build') progress(e.detail ?? e.phase, phaseFraction(e.phase, undefined, int8)); },
+    onStep: (stage, f) => progress(stage, phaseFraction('build', f, int8)), // the pipeline's passes (pipeline.ts), passed through
   });
   const int8Text = r.int8 && int8Lines && latency ? int8Lines.reportText(r.int8, latency) : '';
   const { graph, opset } = int8 ? parseOnnx(r.bytes) : { graph: r.graph, opset: r.opset };
