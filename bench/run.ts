@@ -11,6 +11,7 @@
  *   npm run bench -- nextvit_small …               selected models (or VITX_BENCH_MODELS=a,b)
  *   VITX_BENCH_RUNS=50 npm run bench               more timed runs
  *   VITX_BENCH_WASM=0 / VITX_BENCH_INT8=0          skip the WASM / int8 columns
+ *   VITX_BENCH_WEB=0                               skip the web app section (bench/web.ts)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -28,6 +29,7 @@ import { serialize } from '../src/onnx/serialize.js';
 import { loadSamples } from '../src/quant/data.js';
 import { DEFAULT_METHOD, INT8_SOURCE, quantizeOnnx } from '../src/quant/index.js';
 import { preprocessCfg } from '../src/quant/pretrained-cfg.js';
+import { webBenchSection } from './web.js';
 import { setPlatform } from '../src/platform/index.js';
 import { NODE_PLATFORM } from '../src/platform/node.js';
 
@@ -167,6 +169,7 @@ async function main(): Promise<void> {
   ];
   const here = dirname(fileURLToPath(import.meta.url));
   // hand-maintained sections (observations from the test suite) follow the generated table
+  if (process.env['VITX_BENCH_WEB'] !== '0') lines.push(...await webBenchSection()); // the web app (bench/web.ts)
   const extra = join(here, 'backends.md');
   if (existsSync(extra)) lines.push(readFileSync(extra, 'utf8'));
   const out = join(here, wanted.length ? 'results.partial.md' : 'results.md');

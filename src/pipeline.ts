@@ -133,6 +133,11 @@ export interface ExportOptions extends PrepareOptions {
   preprocess?: Preprocess;
   /** Softmax or top-K probabilities in place of the logits. */
   postprocess?: Postprocess;
+  /**
+   * Progress between the steps (a progress bar): `stage` is what just finished or is running,
+   * `fraction` the share of the export done (0…1; build ≈ 0.15, passes up to 0.8).
+   */
+  onStep?: (stage: string, fraction: number) => void;
 }
 
 export interface ExportResult {
@@ -174,12 +179,15 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   const target = getTarget(o.target ?? 'ort');
   const opset = o.opset ?? target.opset;
   if (o.io === 'fp16' && o.dtype !== 'fp16') throw new TargetError('--io fp16 needs --dtype fp16');
+  o.onStep?.('build', 0);
   const g = prepareModel(model, o);
   const params = trainableParams(g);
   const nodesBefore = g.opHistogram();
   const t1 = performance.now();
+  o.onStep?.('optimize', 0.15);
+  const onPass = o.onStep && ((name: string, done: number, n: number) => o.onStep!(name, 0.15 + (0.65 * done) / n));
   let passes: OptimizeReport['passes'] = [];
-  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes }).passes;
+  if (o.optimize ?? true) passes = optimize(g, { reparam: o.reparam, verifyEach: o.verifyEach, passes: o.passes, onPass }).passes;
   g.metadata.set('vitx.optimized', (o.optimize ?? true) ? (o.reparam === false ? 'cleanup-only' : 'default') : 'none');
   if (target.passes.length) passes = [...passes, ...optimize(g, { passes: target.passes, verifyEach: o.verifyEach }).passes];
   // onnxruntime contrib fusions: only with an explicit --target ort, float32 (passes/contrib-*.ts); GELU below opset 20.
@@ -201,6 +209,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
   if (o.dtype === 'fp16') fp16 = toFloat16(g, { io: o.io, opset });
   if (o.target) g.metadata.set('vitx.target', target.name);
   const t2 = performance.now();
+  o.onStep?.('serialize', 0.8);
   legalize(g, opset);
   removeDeadCode(g); // whatever the passes above left unread (the writer would drop it too): the stats see the written graph
   const findings = lintFor(g, target, opset);
@@ -210,6 +219,7 @@ export function exportModel(model: string, o: ExportOptions = {}): ExportResult 
     : null;
   const bytes = external ? external.model : serialize(g, { opset });
   const t3 = performance.now();
+  o.onStep?.('done', 1);
   return {
     bytes, external, graph: g, opset, dtype: o.dtype ?? 'fp32', target: target.name, findings, fp16,
     params, exportedParams: g.paramCount(), nodesBefore, nodesAfter: g.opHistogram(), passes,

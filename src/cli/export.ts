@@ -12,6 +12,7 @@ import { UsageError } from './errors.js';
 import { countErrors, formatFinding, type TargetName } from '../targets/index.js';
 import { checkOutputs, type OutputPath, writeAtomicMany } from './files.js';
 import { sampleFiles } from '../quant/data.js';
+import { formatExportSummary } from './summary.js';
 import type { Io } from './main.js';
 import { featuresOption, headOptions, numClassesOption, parseBatch, parseInputLayout, parseLayoutAlias, parseOpset, parsePostprocess, parsePrecision, parseSize, parseTarget } from './options.js';
 import { hubEnv } from '../hub/env.js';
@@ -42,14 +43,6 @@ Examples:
   vitx export mobilevit_xxs -w ft10.safetensors --num-classes 0     the pooled embedding (output "embeddings")
 `;
 
-function histogramLine(before: Map<string, number>, after: Map<string, number>): string {
-  const ops = [...new Set([...before.keys(), ...after.keys()])].sort();
-  return ops.map((op) => {
-    const a = before.get(op) ?? 0, b = after.get(op) ?? 0;
-    return a === b ? `${op} ${a}` : `${op} ${a}→${b}`;
-  }).join(', ');
-}
-
 /**
  * The front door's export (library.ts). A target whose lint reports errors gets no file: the
  * findings are listed on stderr, one per line, and the exit code is 1.
@@ -72,17 +65,6 @@ async function usageOnWrapErrorAsync<T>(f: () => Promise<T>): Promise<T> {
 /** A pre/postprocessing request the model cannot take is a usage mistake (exit 2). */
 function usageOnWrapError<T>(f: () => T): T {
   try { return f(); } catch (e) { throw e instanceof WrapError ? new UsageError(e.message) : e; }
-}
-
-const total = (h: Map<string, number>) => [...h.values()].reduce((a, b) => a + b, 0);
-
-/** What the outputs are: feature reductions, or the checkpoint tag whose preprocessing the file records. */
-function outputNote(md: ReadonlyMap<string, string>): string {
-  const red = md.get('vitx.feature_reductions');
-  const parts = red ? [`reductions ${red.split(',').map((x) => `/${x}`).join(' ')}`] : [];
-  const tag = md.get('vitx.pretrained_tag');
-  if (tag) parts.push(`preprocessing of ${tag}`);
-  return parts.length ? ` (${parts.join('; ')})` : '';
 }
 
 function parseDtype(v: string): 'fp32' | 'fp16' | 'int8' {
@@ -174,25 +156,9 @@ export function registerExport(program: Command, io: Io): void {
       }
       writeAtomicMany(r.external ? [[dataPath, r.external.data], [output, [r.bytes]]] : [[output, [r.bytes]]]);
       if (f.quiet) return;
-      const secs = ((performance.now() - t0) / 1000).toFixed(2);
-      const mb = ((r.bytes.byteLength + (r.external?.dataBytes ?? 0)) / 1e6).toFixed(1);
-      const size = r.graph.inputs[0]!.shape.join('×');
-      io.out(`wrote ${output} (${mb} MB, opset ${r.opset}, input ${size}${f.preprocess ? ` ${r.graph.inputs[0]!.dtype}` : ''}, ${weightsText})\n`);
-      io.out(`  outputs  ${r.graph.outputs.map((v) => `${v.name} ${v.shape.join('×')}`).join(', ')}${outputNote(r.graph.metadata)}\n`);
-      if (loaded) io.out(`  weights  ${loaded.summary}\n`);
-      io.out(`  params   ${r.params.toLocaleString('en-US')} (exported tensors: ${r.exportedParams.toLocaleString('en-US')} values)\n`);
-      io.out(`  nodes    ${total(r.nodesBefore)} → ${total(r.nodesAfter)}: ${histogramLine(r.nodesBefore, r.nodesAfter)}\n`);
-      const fired = r.passes.flatMap((p) => Object.entries(p.stats.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ×${n}`));
-      const firedText = fired.length ? fired.join(', ') : 'none fired';
-      io.out(`  passes   ${f.optimize ? firedText : fired.length ? `${firedText} (--no-optimize: target rewrites only)` : 'skipped (--no-optimize)'}\n`);
-      if (r.fp16) io.out(`  dtype    fp16 (graph I/O ${f.io}): ${r.fp16.half} nodes in float16, ${r.fp16.keptFp32} kept in float32, ${r.fp16.casts} Casts\n`);
-      io.out(int8Text);
-      if (r.external) io.out(`  data     ${dataPath} (${(r.external.dataBytes / 1e6).toFixed(1)} MB, ${r.external.tensors} tensors; keep it next to ${basename(output)})\n`);
-      if (f.target) {
-        const warnings = r.findings.filter((x) => x.severity === 'warning').length;
-        io.out(`  target   ${r.target}: lint ${r.findings.length === 0 ? 'clean' : `0 errors, ${warnings} warning${warnings === 1 ? '' : 's'}`}\n`);
-        for (const x of r.findings) io.out(`    ${formatFinding(x)}\n`);
-      }
-      io.out(`  time     ${secs} s (build ${(r.ms.build / 1000).toFixed(2)} s, optimize ${(r.ms.optimize / 1000).toFixed(2)} s, write ${(r.ms.serialize / 1000).toFixed(2)} s)\n`);
+      io.out(formatExportSummary(r, {
+        output, dataPath, weightsText, weightsSummary: loaded?.summary, preprocess: Boolean(f.preprocess), optimize: f.optimize,
+        io: f.io, targetNamed: Boolean(f.target), int8Text, seconds: (performance.now() - t0) / 1000,
+      }));
     });
 }

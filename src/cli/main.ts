@@ -7,7 +7,7 @@ import '../builders/index.js';
 import { VITX_VERSION } from '../onnx/serialize.js';
 import { FeatureIndexError, SizeError, UnknownModelError } from '../builders/registry.js';
 import { OpsetError } from '../onnx/legalize.js';
-import { EXIT, oneLine, UsageError } from './errors.js';
+import { EXIT, internalMessage, isInternal, oneLine, UsageError } from './errors.js';
 import { COMMANDS } from './commands.js';
 import { printable, terminalSafe } from '../printable.js';
 import { setPlatform } from '../platform/index.js';
@@ -62,15 +62,4 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
 }
 
-const JS_ERRORS: readonly unknown[] = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
-
-/** A JavaScript runtime error (not one of vitx's own): a bug, never the user's fault. */
-export function isInternal(e: unknown): boolean {
-  return !(e instanceof Error) || JS_ERRORS.includes(e.constructor);
-}
-
-/** "internal error in <command> on <file>: …": the last resort, so no raw JS error text stands alone. */
-export function internalMessage(command: string, operands: readonly string[], e: unknown): string {
-  const on = operands.length ? ` on ${operands.join(', ')}` : '';
-  return `internal error in ${command}${on}: ${oneLine(e)}; rerun with VITX_DEBUG=1 and report it`;
-}
+export { internalMessage, isInternal } from './errors.js';

@@ -24,6 +24,8 @@ export interface OptimizeOptions extends RunOptions {
   passes?: readonly Pass[];
   /** Run the graph verifier after every pass (tests; throws naming the pass). */
   verifyEach?: boolean;
+  /** Called after each pass with its name and how many of the pipeline's passes are done. */
+  onPass?: (name: string, done: number, total: number) => void;
 }
 
 export const BN_MERGE = rulePass('bn-merge', [convBn, mergePreNorm, mergePreAffine]);
@@ -55,8 +57,9 @@ export interface OptimizeReport {
 export function optimize(g: Graph, o: OptimizeOptions = {}): OptimizeReport {
   const pipeline = o.passes ?? (o.reparam === false ? CLEANUP_PIPELINE : DEFAULT_PIPELINE);
   const nodesBefore = g.opHistogram();
-  const passes = pipeline.map((p) => {
+  const passes = pipeline.map((p, i) => {
     const stats = p.run(g, o);
+    o.onPass?.(p.name, i + 1, pipeline.length);
     if (o.verifyEach) {
       try { verifyGraph(g); } catch (e) { throw new Error(`after pass ${p.name}: ${(e as Error).message}`); }
     }

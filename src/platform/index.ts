@@ -39,8 +39,8 @@ export interface Platform {
   backendOpener(): BackendOpener;
   /**
    * A session on the host's reference runtime with onnxruntime's own optimizations off (int8
-   * calibration runs every sample through one session): Node onnxruntime-node CPU, a page
-   * onnxruntime-web WASM.
+   * calibration runs every sample through one session): onnxruntime-web's WASM in Node and in a
+   * page alike, so that calibration gives the same ranges on both (platform/node.ts).
    */
   openSession(model: Uint8Array): Promise<ModelSession>;
 }

@@ -1,8 +1,8 @@
 /**
  * The Node host: node:crypto's SHA-256 and node:zlib's CRC-32 (native, same results as the
- * portable ones), node:zlib's inflate with an output limit (PNG photos), and every backend —
- * onnxruntime-node (cpu, webgpu), onnxruntime-web in this process (wasm) and in headless Chromium
- * (browser-webgpu, browser-wasm; one browser per pool).
+ * portable ones), node:zlib's inflate with an output limit (PNG photos), the reference session on
+ * onnxruntime-web's WebAssembly, and every backend — onnxruntime-node (cpu, webgpu), onnxruntime-web
+ * in this process (wasm) and in headless Chromium (browser-webgpu, browser-wasm; one browser per pool).
  */
 import { createHash } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
@@ -58,9 +58,15 @@ export const NODE_PLATFORM: Platform = {
   },
   backends: BACKEND_NAMES,
   backendOpener: nodeOpener,
+  /**
+   * onnxruntime-web's WebAssembly build (one thread), not onnxruntime-node's CPU kernels: the same
+   * binary computes the same activations bit for bit here and in any browser (checked on every
+   * tensor of mobileone_s0 and mobilevit_xxs), so int8 calibration gives the same ranges and the
+   * same int8 bytes from the CLI and the web app; the CPU kernels differ from WASM (and between
+   * machines, AVX2 / AVX-512) in the last bits, which move the quantization scales.
+   */
   async openSession(model) {
-    const { createSession, runSession } = await import('../runtime/ort.js');
-    const s = await createSession(model, { disableOptimizations: true });
-    return { run: (feeds, names) => runSession(s, feeds, names), release: () => s.release() };
+    const { openWasmSession } = await import('../runtime/wasm.js');
+    return openWasmSession(model);
   },
 };

@@ -9,8 +9,8 @@
  *               the last kept bin) and its 128-level quantization Q (TensorRT's calibrator);
  *               range as for percentile
  *
- * The graph runs on the host's reference runtime (platform/: onnxruntime-node CPU in Node,
- * onnxruntime-web WASM in a page). percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
+ * The graph runs on the host's session (platform/: onnxruntime-web's WASM in Node and in a page,
+ * which compute the same activations bit for bit: the same ranges, so the same int8 bytes). percentile and entropy need a second pass (histograms over [0, max|x|] of the first pass).
  */
 import type { Graph, Value } from '../graph/ir.js';
 import { serialize } from '../onnx/serialize.js';

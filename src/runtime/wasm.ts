@@ -16,6 +16,20 @@ async function loadOrtWeb(): Promise<OrtWeb> {
   return ort;
 }
 
+/** One session kept open (int8 calibration runs every sample through it), optimizations off. */
+export async function openWasmSession(model: Uint8Array): Promise<{ run(feeds: Record<string, HostTensor>, names?: readonly string[]): Promise<Outputs>; release(): Promise<void> }> {
+  const ort = await loadOrtWeb();
+  const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' });
+  const Tensor = ort.Tensor as TensorCtor<InstanceType<OrtWeb['Tensor']>>;
+  return {
+    async run(feeds, names) {
+      const f = toOrtFeeds(Tensor, feeds);
+      return fromOrtOutputs(names ? await s.run(f, [...names]) : await s.run(f));
+    },
+    release: () => s.release(),
+  };
+}
+
 export async function openWasmBackend(): Promise<Backend> {
   let ort: OrtWeb;
   try {
